@@ -1,0 +1,190 @@
+"""Events: immutable facts published on the bus after they are journaled.
+
+Every event carries ``event_id`` (a UUID4 string), ``ts_event`` (when it happened in the market
+or simulation, epoch ms UTC) and ``ts_init`` (when this process created the object, epoch ms UTC).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from trading_agent.domain.market import Candle, FundingRate, InstrumentId, SeriesKey
+from trading_agent.domain.trading import Fill, Order, OrderIntent, PortfolioState, Position, Signal, Trade
+
+__all__ = [
+    "CandleClosed",
+    "CircuitBreakerReset",
+    "CircuitBreakerTripped",
+    "EquitySnapshotTaken",
+    "Event",
+    "FeedGapBackfilled",
+    "FundingApplied",
+    "OrderAccepted",
+    "OrderCanceled",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderSubmitted",
+    "PositionChanged",
+    "PositionClosed",
+    "PositionLiquidated",
+    "PositionOpened",
+    "RiskApproved",
+    "RiskRejected",
+    "SignalGenerated",
+]
+
+
+def _new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event."""
+
+    ts_event: int
+    event_id: str = field(default_factory=_new_event_id)
+    ts_init: int = field(default_factory=_now_ms)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CandleClosed(Event):
+    """A candle of ``series`` closed; ``ts_event`` is its close time."""
+
+    series: SeriesKey
+    candle: Candle
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedGapBackfilled(Event):
+    """The live feed reconnected and replaced ``missing`` candles over REST."""
+
+    series: SeriesKey
+    missing: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalGenerated(Event):
+    """The signal engine produced a signal."""
+
+    signal: Signal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskApproved(Event):
+    """The risk manager let an intent through."""
+
+    intent: OrderIntent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskRejected(Event):
+    """The risk manager refused an intent; ``violations`` names every limit it broke."""
+
+    intent: OrderIntent
+    violations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitted(Event):
+    """An order entered the engine."""
+
+    order: Order
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAccepted(Event):
+    """The engine accepted an order (it rests or will fill)."""
+
+    order: Order
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected(Event):
+    """The engine refused an order, with the reason."""
+
+    order: Order
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCanceled(Event):
+    """An order was canceled, with the reason."""
+
+    order: Order
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFilled(Event):
+    """An order was filled, wholly or partly."""
+
+    order: Order
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionOpened(Event):
+    """A new position."""
+
+    position: Position
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionChanged(Event):
+    """A position grew, shrank or was re-margined."""
+
+    position: Position
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionClosed(Event):
+    """A position went flat; ``trade`` is the round trip."""
+
+    trade: Trade
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionLiquidated(Event):
+    """The mark price reached the liquidation price."""
+
+    trade: Trade
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FundingApplied(Event):
+    """Funding was paid (positive ``amount``) or received on an open position."""
+
+    instrument: InstrumentId
+    rate: FundingRate
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CircuitBreakerTripped(Event):
+    """A breaker stopped new entries."""
+
+    breaker: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CircuitBreakerReset(Event):
+    """A breaker was reset (by its condition or by a person)."""
+
+    breaker: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EquitySnapshotTaken(Event):
+    """A periodic snapshot of the account."""
+
+    state: PortfolioState

@@ -1,0 +1,133 @@
+"""Market data and instrument value objects.
+
+Candle prices are floats: they are observations on the hot path. Instrument specifications that
+take part in money arithmetic (contract value, tick size, fees, margins) are ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from trading_agent.domain.errors import DomainError
+from trading_agent.domain.timeframes import Timeframe
+
+__all__ = ["Candle", "FundingRate", "Instrument", "InstrumentId", "SeriesKey"]
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentId:
+    """An instrument on a venue: ``InstrumentId("delta_india", "BTCUSD")``."""
+
+    venue: str
+    symbol: str
+
+    def __post_init__(self) -> None:
+        for name in ("venue", "symbol"):
+            value = getattr(self, name)
+            if not value or not value.strip() or ":" in value:
+                raise DomainError(f"{name} must be a non-empty name without ':', got {value!r}")
+
+    def __str__(self) -> str:
+        return f"{self.venue}:{self.symbol}"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    """One stored candle series: an instrument at a timeframe."""
+
+    instrument: InstrumentId
+    timeframe: Timeframe
+
+    @classmethod
+    def of(cls, venue: str, symbol: str, timeframe: str | Timeframe) -> SeriesKey:
+        """Build a key from plain strings (the timeframe is validated)."""
+        tf = timeframe if isinstance(timeframe, Timeframe) else Timeframe.parse(timeframe)
+        return cls(InstrumentId(venue, symbol), tf)
+
+    def __str__(self) -> str:
+        return f"{self.instrument}:{self.timeframe}"
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One OHLCV candle; ``ts`` is the open time in epoch milliseconds UTC."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    def __post_init__(self) -> None:
+        prices = (self.open, self.high, self.low, self.close)
+        if not all(math.isfinite(p) and p > 0 for p in prices):
+            raise DomainError(f"candle at {self.ts}: prices must be finite and positive, got {prices}")
+        if not (math.isfinite(self.volume) and self.volume >= 0):
+            raise DomainError(f"candle at {self.ts}: volume must be finite and >= 0, got {self.volume}")
+        if self.high < max(self.open, self.close) or self.low > min(self.open, self.close):
+            raise DomainError(f"candle at {self.ts}: high/low do not contain open/close {prices}")
+
+    def close_time(self, timeframe: Timeframe) -> int:
+        """Epoch ms at which this candle closes (the next candle's open time)."""
+        return self.ts + timeframe.ms
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRate:
+    """A funding settlement: ``rate`` is a fraction per funding interval (0.0001 = 0.01%)."""
+
+    ts: int
+    rate: float
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.rate):
+            raise DomainError(f"funding rate at {self.ts} must be finite, got {self.rate}")
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A linear (USD-settled) perpetual futures contract, sized in whole contracts.
+
+    ``initial_margin`` and ``maintenance_margin`` are fractions (0.005 = 0.5%); fees are fractions
+    of notional. Notional = contracts x contract_value x price.
+    """
+
+    id: InstrumentId
+    contract_value: Decimal
+    tick_size: Decimal
+    min_size: int
+    max_leverage: Decimal
+    maker_fee: Decimal
+    taker_fee: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    funding_interval_s: int = 8 * 3600
+    quote_currency: str = "USD"
+    settlement_currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        for name in ("contract_value", "tick_size", "max_leverage", "initial_margin", "maintenance_margin"):
+            if getattr(self, name) <= 0:
+                raise DomainError(f"{self.id}: {name} must be positive, got {getattr(self, name)}")
+        if self.min_size < 1:
+            raise DomainError(f"{self.id}: min_size must be at least 1 contract, got {self.min_size}")
+        if self.maintenance_margin > self.initial_margin:
+            raise DomainError(f"{self.id}: maintenance_margin exceeds initial_margin")
+        if self.funding_interval_s <= 0:
+            raise DomainError(f"{self.id}: funding_interval_s must be positive")
+
+    def round_price(self, price: Decimal) -> Decimal:
+        """Round a price to the nearest tick."""
+        ticks = (price / self.tick_size).to_integral_value(rounding=ROUND_HALF_EVEN)
+        return ticks * self.tick_size
+
+    def is_on_tick(self, price: Decimal) -> bool:
+        """Whether ``price`` is a whole number of ticks."""
+        return price % self.tick_size == 0
+
+    def notional(self, contracts: int, price: Decimal) -> Decimal:
+        """USD value of ``contracts`` at ``price``."""
+        return abs(contracts) * self.contract_value * price
