@@ -69,7 +69,8 @@ class PositionSizing(_Section):
     def _min_below_max(self) -> PositionSizing:
         if self.min_position_size > self.max_position_size:
             raise ValueError(
-                f"min_position_size ({self.min_position_size}) must not exceed max_position_size ({self.max_position_size})"
+                f"min_position_size ({self.min_position_size}) must not exceed "
+                f"max_position_size ({self.max_position_size})"
             )
         return self
 

@@ -50,7 +50,9 @@ class CandleStore(Protocol):
         """Insert or replace funding rates in one transaction; return the rows written."""
         ...
 
-    def load_funding(self, instrument: InstrumentId, start_ms: int | None = None, end_ms: int | None = None) -> pd.DataFrame:
+    def load_funding(
+        self, instrument: InstrumentId, start_ms: int | None = None, end_ms: int | None = None
+    ) -> pd.DataFrame:
         """Stored funding rates as a funding frame."""
         ...
 

@@ -1,0 +1,63 @@
+"""The ``trading-agent`` command (Typer). Thin: parses, calls the services, prints."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trading_agent import __version__
+from trading_agent.cli import config, data
+from trading_agent.cli.context import CliContext, err_console
+from trading_agent.cli.run import run
+from trading_agent.config import LogFormat, LogLevel, configure_logging, load_settings
+from trading_agent.domain import TradingAgentError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="trading-agent",
+    help="AI paper-trading agent for crypto perpetual futures (Delta Exchange India). Never sends a real order.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(config.app, name="config")
+app.command()(run)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trading-agent {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    log_level: Annotated[LogLevel | None, typer.Option("--log-level", help="Log threshold (env TRADING_AGENT_LOG_LEVEL).")]
+    = None,
+    log_format: Annotated[LogFormat | None, typer.Option("--log-format", help="console or json.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="SQLAlchemy URL (env TRADING_AGENT_DATABASE_URL).")
+    ] = None,
+    config_dir: Annotated[Path | None, typer.Option("--config-dir", help="Directory of the YAML configuration.")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Global options; settings come from TRADING_AGENT_* variables and .env, options win."""
+    settings = load_settings(
+        log_level=log_level, log_format=log_format, database_url=database_url, config_dir=config_dir
+    )
+    configure_logging(settings.log_level, settings.log_format)
+    ctx.obj = CliContext(settings)
+
+
+def main() -> None:
+    """Entry point: a deliberate error prints one clear line and exits 1."""
+    try:
+        app()
+    except TradingAgentError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

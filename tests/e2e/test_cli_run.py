@@ -1,0 +1,63 @@
+"""``trading-agent run`` (what ``make run`` calls) and the global options."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.testkit.cli import run_cli
+
+
+def test_offline_run_falls_back_to_a_labelled_synthetic_market(tmp_path: Path) -> None:
+    result = run_cli("run", "--days", "5", "--replay", "40", "--rate", "0", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "SYNTHETIC market" in result.stdout
+    assert "Data quality" in result.stdout
+    assert "Replayed 40 candles of synthetic:BTCUSD:1h" in result.stdout
+
+
+@pytest.mark.real_data
+def test_run_replays_a_real_file(btc_1h_path: Path, tmp_path: Path) -> None:
+    result = run_cli("run", "--data", str(btc_1h_path), "--replay", "200", "--rate", "0", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "SYNTHETIC" not in result.stdout
+    assert "Replayed 200 candles of binance:BTCUSDT:1h" in result.stdout
+    assert "missing_candles" in result.stdout
+
+
+def test_run_uses_redis_as_l2_cache_when_configured(tmp_path: Path, redis_url_and_prefix: tuple[str, str]) -> None:
+    import redis
+
+    url, prefix = redis_url_and_prefix
+    env = {"TRADING_AGENT_REDIS_URL": url, "TRADING_AGENT_REDIS_PREFIX": prefix}
+    result = run_cli("run", "--days", "3", "--replay", "24", "--rate", "0", cwd=tmp_path, env=env)
+    assert result.code == 0, result.stderr
+    client = redis.Redis.from_url(url)
+    keys = [k.decode() for k in client.scan_iter(match=f"{prefix}*")]
+    assert keys == [f"{prefix}candles:synthetic:BTCUSD:1h"]
+    assert client.zcard(keys[0]) == 24
+
+
+def test_help_and_version(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.code == 0
+    for command in ("run", "data", "config"):
+        assert command in result.stdout
+    data_help = run_cli("data", "--help", cwd=tmp_path)
+    for command in ("import", "download", "list", "check", "resample"):
+        assert command in data_help.stdout
+    assert run_cli("--version", cwd=tmp_path).stdout.startswith("trading-agent ")
+
+
+def test_config_validate_show_and_secret_masking(tmp_path: Path) -> None:
+    assert run_cli("config", "validate", cwd=tmp_path).code == 0
+    shown = run_cli("config", "show", "--json", "--profile", "swing_trader", cwd=tmp_path,
+                    env={"TRADING_AGENT_DELTA__API_SECRET": "hunter2"})
+    assert shown.code == 0, shown.stderr
+    assert "hunter2" not in shown.stdout
+    assert shown.json()["trading_rules"]["signal_filters"]["min_confidence"] == 0.65
+
+
+def test_unknown_setting_is_an_error(tmp_path: Path) -> None:
+    result = run_cli("data", "list", cwd=tmp_path, env={"TRADING_AGENT_DATABSE_URL": "x"})
+    assert result.code == 1
+    assert "TRADING_AGENT_DATABSE_URL" in result.stderr
