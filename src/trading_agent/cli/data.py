@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from trading_agent.cli.context import console, print_json, state
 from trading_agent.cli.render import import_table, quality_table, series_table
 from trading_agent.data.files import SeriesFileKind
+from trading_agent.data.quality import FillPolicy
 from trading_agent.domain import SeriesKey, Timeframe
 
 __all__ = ["app"]
@@ -22,7 +23,7 @@ ExchangeOption = Annotated[str, typer.Option("--exchange", "-e", help="Exchange 
 SymbolOption = Annotated[str, typer.Option("--symbol", "-s", help="Symbol, e.g. BTCUSDT.")]
 TimeframeOption = Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe: 1m 3m 5m 15m 30m 1h 2h 4h 6h 1d 3d 1w.")]
 FillPolicyOption = Annotated[
-    str, typer.Option("--fill-policy", help="Gaps: 'leave' (default, never invent prices) or 'forward_fill'.")
+    FillPolicy, typer.Option("--fill-policy", help="Gaps: leave them (default: never invent prices) or forward_fill.")
 ]
 
 
@@ -85,7 +86,7 @@ def check(
     exchange: Annotated[str | None, typer.Option("--exchange", "-e", help="Stored series: exchange.")] = None,
     symbol: Annotated[str | None, typer.Option("--symbol", "-s", help="Stored series: symbol.")] = None,
     timeframe: TimeframeOption = "1h",
-    fill_policy: FillPolicyOption = "leave",
+    fill_policy: FillPolicyOption = FillPolicy.LEAVE,
     strict: Annotated[bool, typer.Option("--strict", help="Exit with code 3 when any check is not ok.")] = False,
     json_: JsonOption = False,
 ) -> None:

@@ -72,7 +72,7 @@ class Timeframe(StrEnum):
         """Whether candles of this timeframe aggregate exactly into ``other``."""
         if other.ms < self.ms or other.ms % self.ms:
             return False
-        return other.offset_ms % self.ms == 0
+        return (other.offset_ms - self.offset_ms) % self.ms == 0
 
 
 _LENGTH_MS: dict[Timeframe, int] = {

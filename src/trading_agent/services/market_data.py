@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from trading_agent.config import AppSettings, DeltaSettings
 from trading_agent.data.files import SeriesFileKind, read_candle_file, read_funding_file
-from trading_agent.data.quality import default_pipeline
+from trading_agent.data.quality import FillPolicy, default_pipeline
 from trading_agent.data.resample import resample_candles
 from trading_agent.data.store import CandleStore
 from trading_agent.domain import InstrumentId, SeriesKey, Timeframe
@@ -206,23 +206,23 @@ class MarketDataService:
         bases = [tf for tf in stored if tf != series.timeframe and tf.divides(series.timeframe)]
         return max(bases, key=lambda tf: tf.ms, default=None)
 
-    def check_frame(self, frame: pd.DataFrame, timeframe: Timeframe, fill_policy: str = "leave") -> dict[str, Any]:
+    def check_frame(self, frame: pd.DataFrame, timeframe: Timeframe, fill: FillPolicy = FillPolicy.LEAVE) -> dict[str, Any]:
         """The data-quality report of a candle frame, as a JSON-ready dict."""
         with service_errors():
-            return default_pipeline(fill_policy=fill_policy).run(frame, timeframe).report.to_dict()
+            return default_pipeline(fill=fill).run(frame, timeframe).report.to_dict()
 
-    def check_series(self, series: SeriesKey, fill_policy: str = "leave") -> dict[str, Any]:
+    def check_series(self, series: SeriesKey, fill: FillPolicy = FillPolicy.LEAVE) -> dict[str, Any]:
         """The data-quality report of a stored (or resampled) series."""
         frame = self.load_candles(series)
         if frame.empty:
             raise ServiceError(f"no candles stored for {series} (see `trading-agent data list`)")
-        return self.check_frame(frame, series.timeframe, fill_policy)
+        return self.check_frame(frame, series.timeframe, fill)
 
-    def check_file(self, path: Path, timeframe: str, fill_policy: str = "leave") -> dict[str, Any]:
+    def check_file(self, path: Path, timeframe: str, fill: FillPolicy = FillPolicy.LEAVE) -> dict[str, Any]:
         """The data-quality report of a candle file, without storing it."""
         with service_errors():
             tf = Timeframe.parse(timeframe)
-            return self.check_frame(read_candle_file(path, tf), tf, fill_policy)
+            return self.check_frame(read_candle_file(path, tf), tf, fill)
 
     def resample(self, series: SeriesKey, target: Timeframe, *, save: bool) -> ResampleSummary:
         """Resample a stored series to ``target``; with ``save`` store the result as its own series."""
