@@ -99,8 +99,9 @@ def test_download_fails_fast_without_network(tmp_path: Path) -> None:
 @pytest.mark.real_data
 def test_resample_stores_a_higher_timeframe_and_readers_resample_on_the_fly(btc_1h_path: Path, tmp_path: Path) -> None:
     assert run_cli("data", "import", str(btc_1h_path), *IMPORT_1H, cwd=tmp_path).code == 0
-    result = run_cli("data", "resample", "-e", "binance", "-s", "BTCUSDT", "-t", "1h", "--to", "4h", "--json",
-                     cwd=tmp_path)
+    result = run_cli(
+        "data", "resample", "-e", "binance", "-s", "BTCUSDT", "-t", "1h", "--to", "4h", "--json", cwd=tmp_path
+    )
     assert result.code == 0, result.stderr
     assert result.json()["rows_out"] > 14_000
     assert _rows(tmp_path, [])["binance:BTCUSDT:4h"] == result.json()["rows_out"]
@@ -112,8 +113,19 @@ def test_resample_stores_a_higher_timeframe_and_readers_resample_on_the_fly(btc_
 
 @pytest.mark.real_data
 def test_funding_import(funding_path: Path, tmp_path: Path) -> None:
-    result = run_cli("data", "import", str(funding_path), "-e", "binanceusdm", "-s", "BTCUSDT", "--kind", "funding",
-                     "--json", cwd=tmp_path)
+    result = run_cli(
+        "data",
+        "import",
+        str(funding_path),
+        "-e",
+        "binanceusdm",
+        "-s",
+        "BTCUSDT",
+        "--kind",
+        "funding",
+        "--json",
+        cwd=tmp_path,
+    )
     assert result.code == 0, result.stderr
     assert result.json()["rows_after"] == 5267
     listing = run_cli("data", "list", "--json", cwd=tmp_path).json()

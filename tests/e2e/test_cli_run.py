@@ -50,8 +50,15 @@ def test_help_and_version(tmp_path: Path) -> None:
 
 def test_config_validate_show_and_secret_masking(tmp_path: Path) -> None:
     assert run_cli("config", "validate", cwd=tmp_path).code == 0
-    shown = run_cli("config", "show", "--json", "--profile", "swing_trader", cwd=tmp_path,
-                    env={"TRADING_AGENT_DELTA__API_SECRET": "hunter2"})
+    shown = run_cli(
+        "config",
+        "show",
+        "--json",
+        "--profile",
+        "swing_trader",
+        cwd=tmp_path,
+        env={"TRADING_AGENT_DELTA__API_SECRET": "hunter2"},
+    )
     assert shown.code == 0, shown.stderr
     assert "hunter2" not in shown.stdout
     assert shown.json()["trading_rules"]["signal_filters"]["min_confidence"] == 0.65

@@ -37,14 +37,19 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    log_level: Annotated[LogLevel | None, typer.Option("--log-level", help="Log threshold (env TRADING_AGENT_LOG_LEVEL).")]
-    = None,
+    log_level: Annotated[
+        LogLevel | None, typer.Option("--log-level", help="Log threshold (env TRADING_AGENT_LOG_LEVEL).")
+    ] = None,
     log_format: Annotated[LogFormat | None, typer.Option("--log-format", help="console or json.")] = None,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="SQLAlchemy URL (env TRADING_AGENT_DATABASE_URL).")
     ] = None,
-    config_dir: Annotated[Path | None, typer.Option("--config-dir", help="Directory of the YAML configuration.")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    config_dir: Annotated[
+        Path | None, typer.Option("--config-dir", help="Directory of the YAML configuration.")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Global options; settings come from TRADING_AGENT_* variables and .env, options win."""
     settings = load_settings(

@@ -16,12 +16,16 @@ from trading_agent.domain import SeriesKey, Timeframe
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Market data: import files, download from Delta, list, check quality, resample.", no_args_is_help=True)
+app = typer.Typer(
+    help="Market data: import files, download from Delta, list, check quality, resample.", no_args_is_help=True
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 ExchangeOption = Annotated[str, typer.Option("--exchange", "-e", help="Exchange (venue) name, e.g. binance.")]
 SymbolOption = Annotated[str, typer.Option("--symbol", "-s", help="Symbol, e.g. BTCUSDT.")]
-TimeframeOption = Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe: 1m 3m 5m 15m 30m 1h 2h 4h 6h 1d 3d 1w.")]
+TimeframeOption = Annotated[
+    str, typer.Option("--timeframe", "-t", help="Candle timeframe: 1m 3m 5m 15m 30m 1h 2h 4h 6h 1d 3d 1w.")
+]
 FillPolicyOption = Annotated[
     FillPolicy, typer.Option("--fill-policy", help="Gaps: leave them (default: never invent prices) or forward_fill.")
 ]
@@ -57,10 +61,14 @@ def download(
 ) -> None:
     """Download closed candles from Delta Exchange India's public REST API into the store."""
     service = state(ctx).market_data()
-    with Progress(TextColumn("downloading"), BarColumn(), TextColumn("{task.completed:,} candles"), console=console,
-                  transient=True, disable=json_) as progress:
+    columns = (TextColumn("downloading"), BarColumn(), TextColumn("page {task.completed}/{task.total}"))
+    with Progress(*columns, console=console, transient=True, disable=json_) as progress:
         task = progress.add_task("download", total=None)
-        summary = service.download(symbol, timeframe, days, on_progress=lambda n: progress.update(task, advance=n))
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        summary = service.download(symbol, timeframe, days, on_progress=advance)
     if json_:
         print_json(summary.model_dump() | {"rows_added": summary.rows_added})
     else:
@@ -124,5 +132,6 @@ def resample(
         print_json(summary.model_dump())
     else:
         stored = "stored" if summary.stored else "not stored"
-        console.print(f"{summary.source} → {summary.target}: {summary.rows_in:,} candles in, "
-                      f"{summary.rows_out:,} out ({stored})")
+        console.print(
+            f"{summary.source} → {summary.target}: {summary.rows_in:,} candles in, {summary.rows_out:,} out ({stored})"
+        )

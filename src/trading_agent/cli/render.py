@@ -53,6 +53,11 @@ def quality_table(report: dict[str, Any], title: str) -> Table:
         table.add_column(column)
     for check in report["checks"]:
         style = _SEVERITY_STYLE.get(check["severity"], "white")
-        table.add_row(check["name"], f"[{style}]{check['severity']}[/]", _metrics(check["metrics"]),
-                      _examples(check["examples"]), check["action"])
+        table.add_row(
+            check["name"],
+            f"[{style}]{check['severity']}[/]",
+            _metrics(check["metrics"]),
+            _examples(check["examples"]),
+            check["action"],
+        )
     return table

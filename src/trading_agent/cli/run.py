@@ -43,7 +43,9 @@ def _status(market: PreparedMarket, progress: ReplayProgress, cache: CandleCache
     if event is not None:
         c = event.candle
         grid.add_row("last candle", f"{event.candle.ts}  closed {event.ts_event}")
-        grid.add_row("last close", f"{c.close:,.2f}  (O {c.open:,.2f}  H {c.high:,.2f}  L {c.low:,.2f}  V {c.volume:,.2f})")
+        grid.add_row(
+            "last close", f"{c.close:,.2f}  (O {c.open:,.2f}  H {c.high:,.2f}  L {c.low:,.2f}  V {c.volume:,.2f})"
+        )
         grid.add_row("since start", f"{progress.change:+.2%}   range {progress.low:,.2f} – {progress.high:,.2f}")
     grid.add_row("cache", ", ".join(f"{k} {v}" for k, v in cache.hits.items()))
     style = "yellow" if market.source is MarketSource.SYNTHETIC else "green"

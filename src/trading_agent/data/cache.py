@@ -1,8 +1,9 @@
 """Candle caches in front of the store: L1 in memory, L2 in Redis (optional).
 
 * L1: the last ``l1_size`` (1000) candles of each series, in process.
-* L2: the last ``l2_days`` (7) days of each series in a Redis sorted set (score = open time), shared
-  by every process (agent, API, bot) when ``TRADING_AGENT_REDIS_URL`` is set.
+* L2: the last ``days`` (7) days of each series in a Redis sorted set (score = open time), shared
+  by every process (agent, API, bot) when ``TRADING_AGENT_REDIS_URL`` is set. A read that L2 can
+  answer in full (7 days of 1h candles is 168) does not touch the store.
 * L3 is the store itself (full history).
 
 Invalidation is event-driven: ``on_candle_closed`` writes the new candle through L1 and L2 and drops
@@ -88,7 +89,7 @@ class CandleCache:
             return cached
         window = self._l1.get(series)
         if window is None or (len(window) < n and series not in self._complete):
-            window = self._load(series)
+            window = self._load(series, n)
         else:
             self.hits["l1"] += 1
         frame = frame_from_candles(list(window)[-n:])
@@ -107,13 +108,12 @@ class CandleCache:
         for key in [k for k in self._frames if k[0] == event.series]:
             del self._frames[key]
 
-    def _load(self, series: SeriesKey) -> deque[Candle]:
-        candles: list[Candle] = []
-        if self._l2 is not None:
-            candles = self._l2.recent(series, self._l1_size)
-            if candles:
-                self.hits["l2"] += 1
-        if len(candles) < self._l1_size:
+    def _load(self, series: SeriesKey, n: int) -> deque[Candle]:
+        """Fill L1 from L2 when it holds at least ``n`` candles, else from the store (and refresh L2)."""
+        candles = self._l2.recent(series, self._l1_size) if self._l2 is not None else []
+        if len(candles) >= n:
+            self.hits["l2"] += 1
+        else:
             candles = self._from_store(series)
             self.hits["store"] += 1
             if len(candles) < self._l1_size:

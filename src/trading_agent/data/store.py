@@ -5,34 +5,13 @@ The data layer never imports a database driver: it talks to this protocol.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
 import pandas as pd
 
-from trading_agent.domain import InstrumentId, SeriesKey
+from trading_agent.domain import InstrumentId, SeriesInfo, SeriesKey
 
-__all__ = ["CandleStore", "SeriesInfo", "SeriesKind"]
-
-
-class SeriesKind(StrEnum):
-    """What a stored series holds."""
-
-    CANDLES = "candles"
-    FUNDING = "funding"
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesInfo:
-    """A stored series: its key (timeframe ``None`` for funding), row count and time range (epoch ms)."""
-
-    kind: SeriesKind
-    instrument: InstrumentId
-    timeframe: str | None
-    rows: int
-    first_ts: int
-    last_ts: int
+__all__ = ["CandleStore"]
 
 
 class CandleStore(Protocol):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
 
 from trading_agent.domain.errors import DomainError
 from trading_agent.domain.timeframes import Timeframe
 
-__all__ = ["Candle", "FundingRate", "Instrument", "InstrumentId", "SeriesKey"]
+__all__ = ["Candle", "FundingRate", "Instrument", "InstrumentId", "SeriesInfo", "SeriesKey", "SeriesKind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,25 @@ class SeriesKey:
 
     def __str__(self) -> str:
         return f"{self.instrument}:{self.timeframe}"
+
+
+class SeriesKind(StrEnum):
+    """What a stored series holds."""
+
+    CANDLES = "candles"
+    FUNDING = "funding"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    """A stored series: kind, instrument, timeframe (``None`` for funding), row count and range (epoch ms)."""
+
+    kind: SeriesKind
+    instrument: InstrumentId
+    timeframe: str | None
+    rows: int
+    first_ts: int
+    last_ts: int
 
 
 @dataclass(frozen=True, slots=True)

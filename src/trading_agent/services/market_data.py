@@ -19,7 +19,7 @@ from trading_agent.data.files import SeriesFileKind, read_candle_file, read_fund
 from trading_agent.data.quality import FillPolicy, default_pipeline
 from trading_agent.data.resample import resample_candles
 from trading_agent.data.store import CandleStore
-from trading_agent.domain import InstrumentId, SeriesKey, Timeframe
+from trading_agent.domain import InstrumentId, SeriesKey, SeriesKind, Timeframe
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.storage import open_store
 
@@ -95,7 +95,7 @@ class MarketDataService:
         """The underlying store."""
         return self._store
 
-    def _rows(self, kind: str, instrument: InstrumentId, timeframe: str | None) -> int:
+    def _rows(self, kind: SeriesKind, instrument: InstrumentId, timeframe: str | None) -> int:
         for info in self._store.list_series():
             if info.kind == kind and info.instrument == instrument and info.timeframe == timeframe:
                 return info.rows
@@ -109,18 +109,18 @@ class MarketDataService:
             instrument = InstrumentId(exchange, symbol)
             if kind is SeriesFileKind.FUNDING:
                 frame = read_funding_file(path)
-                before = self._rows("funding", instrument, None)
+                before = self._rows(SeriesKind.FUNDING, instrument, None)
                 self._store.upsert_funding(instrument, frame)
-                after = self._rows("funding", instrument, None)
+                after = self._rows(SeriesKind.FUNDING, instrument, None)
                 label = f"{instrument}:funding"
             else:
                 if timeframe is None:
                     raise ServiceError("--timeframe is required for candle files")
                 series = SeriesKey(instrument, Timeframe.parse(timeframe))
                 frame = read_candle_file(path, series.timeframe)
-                before = self._rows("candles", instrument, series.timeframe.value)
+                before = self._rows(SeriesKind.CANDLES, instrument, series.timeframe.value)
                 self._store.upsert_candles(series, frame)
-                after = self._rows("candles", instrument, series.timeframe.value)
+                after = self._rows(SeriesKind.CANDLES, instrument, series.timeframe.value)
                 label = str(series)
             return ImportSummary(
                 series=label,
@@ -133,7 +133,7 @@ class MarketDataService:
             )
 
     def download(
-        self, symbol: str, timeframe: str, days: int, on_progress: Callable[[int], None] | None = None
+        self, symbol: str, timeframe: str, days: int, on_progress: Callable[[int, int], None] | None = None
     ) -> ImportSummary:
         """Download ``days`` of closed candles from Delta Exchange India's public REST API and store them."""
         if days <= 0:
@@ -142,10 +142,10 @@ class MarketDataService:
             series = SeriesKey(InstrumentId(DELTA_VENUE, symbol), Timeframe.parse(timeframe))
             end_ms = series.timeframe.bucket_start(self._now_ms())  # the current candle is still open
             frame = asyncio.run(self._fetch(series, end_ms - days * _DAY_MS, end_ms, on_progress))
-            before = self._rows("candles", series.instrument, series.timeframe.value)
+            before = self._rows(SeriesKind.CANDLES, series.instrument, series.timeframe.value)
             if not frame.empty:
                 self._store.upsert_candles(series, frame)
-            after = self._rows("candles", series.instrument, series.timeframe.value)
+            after = self._rows(SeriesKind.CANDLES, series.instrument, series.timeframe.value)
             return ImportSummary(
                 series=str(series),
                 kind="candles",
@@ -157,7 +157,7 @@ class MarketDataService:
             )
 
     async def _fetch(
-        self, series: SeriesKey, start_ms: int, end_ms: int, on_progress: Callable[[int], None] | None
+        self, series: SeriesKey, start_ms: int, end_ms: int, on_progress: Callable[[int, int], None] | None
     ) -> pd.DataFrame:
         from trading_agent.data.delta import DeltaRestClient  # ccxt takes 0.5 s to import: only when needed
 
@@ -201,12 +201,14 @@ class MarketDataService:
         stored = [
             Timeframe.parse(info.timeframe)
             for info in self._store.list_series()
-            if info.kind == "candles" and info.instrument == series.instrument and info.timeframe
+            if info.kind is SeriesKind.CANDLES and info.instrument == series.instrument and info.timeframe
         ]
         bases = [tf for tf in stored if tf != series.timeframe and tf.divides(series.timeframe)]
         return max(bases, key=lambda tf: tf.ms, default=None)
 
-    def check_frame(self, frame: pd.DataFrame, timeframe: Timeframe, fill: FillPolicy = FillPolicy.LEAVE) -> dict[str, Any]:
+    def check_frame(
+        self, frame: pd.DataFrame, timeframe: Timeframe, fill: FillPolicy = FillPolicy.LEAVE
+    ) -> dict[str, Any]:
         """The data-quality report of a candle frame, as a JSON-ready dict."""
         with service_errors():
             return default_pipeline(fill=fill).run(frame, timeframe).report.to_dict()

@@ -132,7 +132,7 @@ def prepare_market(
     timeframe: str | None,
     days: int,
     seed: int = 7,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> PreparedMarket:
     """Load market data from ``data``, else Delta, else the synthetic market; store it and check it."""
     if data is not None:

@@ -18,8 +18,12 @@ def store(sqlite_url: str):  # type: ignore[no-untyped-def]
     store = open_store(sqlite_url)
     ts = np.arange(1500, dtype="int64") * H + 1_700_000_000_000 // H * H
     close = 100 + np.sin(np.arange(1500))
-    store.upsert_candles(SERIES, frame_from_arrays(ts, {"open": close, "high": close + 1, "low": close - 1,
-                                                         "close": close, "volume": np.ones(1500)}))
+    store.upsert_candles(
+        SERIES,
+        frame_from_arrays(
+            ts, {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": np.ones(1500)}
+        ),
+    )
     return store
 
 
@@ -64,17 +68,20 @@ def test_replacing_the_current_candle_keeps_one_row(store) -> None:  # type: ign
 def test_l2_redis_is_shared_between_processes(store, redis_url_and_prefix: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
     url, prefix = redis_url_and_prefix
     client = redis.Redis.from_url(url)
-    first = CandleCache(store, l1_size=200, l2=RedisCandleCache(client, prefix))
-    expected = first.recent(SERIES, 200)
+    first = CandleCache(store, l1_size=500, l2=RedisCandleCache(client, prefix))
+    expected = first.recent(SERIES, 100)
     assert first.hits["store"] == 1
     last_ts = int(index_ms(expected)[-1])
     first.on_candle_closed(_closed(last_ts + H, 321.0))
 
-    second = CandleCache(store, l1_size=200, l2=RedisCandleCache(client, prefix))
-    frame = second.recent(SERIES, 200)
+    second = CandleCache(store, l1_size=500, l2=RedisCandleCache(client, prefix))
+    frame = second.recent(SERIES, 100)
     assert second.hits == {"l1": 0, "l2": 1, "store": 0}
+    assert len(frame) == 100
     assert frame["close"].iloc[-1] == 321.0  # the close written by the other process
     assert int(index_ms(frame)[-2]) == last_ts
+    assert second.recent(SERIES, 300) is not None
+    assert second.hits["store"] == 1  # 7 days of 1h candles (168) cannot answer 300: the store does
 
 
 def test_l2_keeps_only_the_retention_window(redis_url_and_prefix: tuple[str, str]) -> None:

@@ -40,7 +40,7 @@ def test_overrides_win_over_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_variable_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRADING_AGENT_DATABSE_URL", "sqlite:///typo.db")
-    with pytest.raises(ConfigError, match="unknown setting.*TRADING_AGENT_DATABSE_URL"):
+    with pytest.raises(ConfigError, match=r"unknown setting.*TRADING_AGENT_DATABSE_URL"):
         load_settings()
 
 

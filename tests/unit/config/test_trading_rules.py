@@ -49,7 +49,7 @@ def test_three_profiles_override_only_what_they_state() -> None:
 
 
 def test_unknown_profile_lists_the_available_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown profile 'yolo'.*aggressive_scalper"):
+    with pytest.raises(ConfigError, match=r"unknown profile 'yolo'.*aggressive_scalper"):
         load_trading_rules(CONFIG, "yolo")
 
 
@@ -57,7 +57,10 @@ def test_unknown_profile_lists_the_available_ones() -> None:
     ("yaml_text", "expected"),
     [
         ("position_sizing:\n  method: martingale\n", r"position_sizing\.method = 'martingale'.*kelly_criterion"),
-        ("risk_management:\n  max_leverage: 500\n", r"risk_management\.max_leverage = 500: .*less than or equal to 200"),
+        (
+            "risk_management:\n  max_leverage: 500\n",
+            r"risk_management\.max_leverage = 500: .*less than or equal to 200",
+        ),
         ("signal_filters:\n  min_confidence: 1.5\n", r"signal_filters\.min_confidence = 1\.5"),
         ("signal_filters:\n  timeframes: [1h, 7m]\n", r"signal_filters\.timeframes\.1 = '7m'"),
         ("execution:\n  order_typ: market\n", r"execution\.order_typ = 'market': unknown key"),

@@ -69,8 +69,16 @@ def test_bad_rows_are_named_by_file_and_line(tmp_path: Path, body: str, line: in
 
 def test_parquet_errors_name_the_row(tmp_path: Path) -> None:
     path = tmp_path / "bad.parquet"
-    frame = pd.DataFrame({"timestamp": [T0, T0 + H], "open": [1.0, 1.0], "high": [2.0, 0.5], "low": [0.5, 1.0],
-                          "close": [1.5, 1.0], "volume": [1.0, 1.0]})
+    frame = pd.DataFrame(
+        {
+            "timestamp": [T0, T0 + H],
+            "open": [1.0, 1.0],
+            "high": [2.0, 0.5],
+            "low": [0.5, 1.0],
+            "close": [1.5, 1.0],
+            "volume": [1.0, 1.0],
+        }
+    )
     frame.to_parquet(path)
     with pytest.raises(DataFileError, match=r"bad\.parquet: row 2: high is below low"):
         read_candle_file(path, Timeframe.H1)
@@ -110,7 +118,7 @@ def test_funding_file(tmp_path: Path) -> None:
     frame = read_funding_file(path)
     assert frame["funding_rate"].tolist() == [0.0001, -0.0003]
     bad = _write(tmp_path, "timestamp,funding_rate\n1568102400000,1.5\n", "f.csv")
-    with pytest.raises(DataFileError, match="line 2: funding_rate 1.5 is not a fraction"):
+    with pytest.raises(DataFileError, match=r"line 2: funding_rate 1\.5 is not a fraction"):
         read_funding_file(bad)
 
 

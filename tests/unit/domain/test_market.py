@@ -45,8 +45,11 @@ def test_instrument_rounds_to_tick_and_computes_notional() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("tick_size", Decimal(0), "tick_size"), ("min_size", 0, "min_size"),
-     ("maintenance_margin", Decimal("0.01"), "maintenance_margin exceeds")],
+    [
+        ("tick_size", Decimal(0), "tick_size"),
+        ("min_size", 0, "min_size"),
+        ("maintenance_margin", Decimal("0.01"), "maintenance_margin exceeds"),
+    ],
 )
 def test_instrument_rejects_bad_specs(field: str, value: object, message: str) -> None:
     with pytest.raises(DomainError, match=message):

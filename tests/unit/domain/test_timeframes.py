@@ -34,8 +34,17 @@ def test_three_day_buckets_are_epoch_aligned() -> None:
 
 @pytest.mark.parametrize(
     ("small", "big", "expected"),
-    [("1m", "1h", True), ("1h", "1w", True), ("1d", "1w", True), ("3d", "1w", False), ("4h", "6h", False),
-     ("1h", "1m", False), ("2h", "6h", True), ("1w", "1w", True), ("1m", "1m", True)],
+    [
+        ("1m", "1h", True),
+        ("1h", "1w", True),
+        ("1d", "1w", True),
+        ("3d", "1w", False),
+        ("4h", "6h", False),
+        ("1h", "1m", False),
+        ("2h", "6h", True),
+        ("1w", "1w", True),
+        ("1m", "1m", True),
+    ],
 )
 def test_divides(small: str, big: str, expected: bool) -> None:
     assert Timeframe.parse(small).divides(Timeframe.parse(big)) is expected

@@ -11,8 +11,9 @@ M = 60_000
 def _frame(n: int, step: int, start: int = 0) -> object:
     ts = start + np.arange(n, dtype="int64") * step
     close = 100 + np.arange(n, dtype="float64")
-    return frame_from_arrays(ts, {"open": close, "high": close + 1, "low": close - 1, "close": close,
-                                  "volume": np.ones(n)})
+    return frame_from_arrays(
+        ts, {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": np.ones(n)}
+    )
 
 
 async def _collect(feed: ReplayFeed) -> list[CandleClosed]:
@@ -41,8 +42,9 @@ async def test_paces_by_speed_with_an_injected_clock() -> None:
         sleeps.append(seconds)
         now[0] += seconds
 
-    feed = ReplayFeed({SeriesKey.of("x", "BTC", "1m"): _frame(4, M)}, speed=60.0, sleep=fake_sleep,
-                      clock=lambda: now[0])
+    feed = ReplayFeed(
+        {SeriesKey.of("x", "BTC", "1m"): _frame(4, M)}, speed=60.0, sleep=fake_sleep, clock=lambda: now[0]
+    )
     events = await _collect(feed)
     assert len(events) == 4
     assert sleeps == pytest.approx([0.0, 1.0, 1.0, 1.0])  # one market minute per wall second at 60x
