@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import typer
@@ -24,10 +24,13 @@ class CliContext:
     """Settings resolved once by the top-level callback."""
 
     settings: AppSettings
+    _market_data: MarketDataService | None = field(default=None, repr=False)
 
     def market_data(self) -> MarketDataService:
-        """The market-data service on the configured store."""
-        return MarketDataService.from_settings(self.settings)
+        """The market-data service on the configured store (opened, and migrated, once)."""
+        if self._market_data is None:
+            self._market_data = MarketDataService.from_settings(self.settings)
+        return self._market_data
 
 
 def state(ctx: typer.Context) -> CliContext:

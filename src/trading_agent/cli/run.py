@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import redis
 import typer
 from rich.live import Live
@@ -31,6 +32,10 @@ from trading_agent.services.market_session import (
 __all__ = ["run"]
 
 
+def _utc(ts_ms: int) -> str:
+    return pd.Timestamp(ts_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _status(market: PreparedMarket, progress: ReplayProgress, cache: CandleCache) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -42,18 +47,19 @@ def _status(market: PreparedMarket, progress: ReplayProgress, cache: CandleCache
     event = progress.last_event
     if event is not None:
         c = event.candle
-        grid.add_row("last candle", f"{event.candle.ts}  closed {event.ts_event}")
+        grid.add_row("last candle", f"{_utc(event.candle.ts)} → closed {_utc(event.ts_event)}")
         grid.add_row(
             "last close", f"{c.close:,.2f}  (O {c.open:,.2f}  H {c.high:,.2f}  L {c.low:,.2f}  V {c.volume:,.2f})"
         )
         grid.add_row("since start", f"{progress.change:+.2%}   range {progress.low:,.2f} – {progress.high:,.2f}")
-    grid.add_row("cache", ", ".join(f"{k} {v}" for k, v in cache.hits.items()))
+    l2 = "Redis L2 on" if cache.has_l2 else "no L2 (set TRADING_AGENT_REDIS_URL)"
+    grid.add_row("cache", f"L1 holds {cache.cached(market.series):,} candles; {l2}")
     style = "yellow" if market.source is MarketSource.SYNTHETIC else "green"
     title = "SYNTHETIC REPLAY" if market.source is MarketSource.SYNTHETIC else "Replay"
     return Panel(grid, title=title, border_style=style)
 
 
-def _cache(ctx: CliContext, market: PreparedMarket) -> CandleCache:
+def _cache(ctx: CliContext) -> CandleCache:
     settings = ctx.settings
     l2 = None
     if settings.redis_url:
@@ -80,7 +86,7 @@ def run(
         console.print(f"[bold yellow]{market.label}[/]")
     console.print(import_table(market.imported))
     console.print(quality_table(market.quality, f"Data quality: {market.series}"))
-    cache = _cache(cli, market)
+    cache = _cache(cli)
     speed = market.series.timeframe.ms / 1000 * rate if rate > 0 else None
     with Live(console=console, refresh_per_second=8) as live:
 

@@ -30,3 +30,6 @@ def configure_logging(level: LogLevel = LogLevel.INFO, fmt: LogFormat = LogForma
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # Libraries' routine INFO chatter (migrations, HTTP sessions) only at DEBUG.
+    for name in ("alembic", "aiohttp", "websockets", "ccxt"):
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING) if numeric > logging.DEBUG else numeric)

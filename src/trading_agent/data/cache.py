@@ -96,6 +96,15 @@ class CandleCache:
         self._frames[(series, n)] = frame
         return frame
 
+    @property
+    def has_l2(self) -> bool:
+        """Whether a Redis L2 sits behind L1."""
+        return self._l2 is not None
+
+    def cached(self, series: SeriesKey) -> int:
+        """How many candles of ``series`` L1 holds now."""
+        return len(self._l1.get(series, ()))
+
     def on_candle_closed(self, event: CandleClosed) -> None:
         """Write the closed candle through L1 and L2 and invalidate frames derived from its series."""
         window = self._l1.setdefault(event.series, deque(maxlen=self._l1_size))
