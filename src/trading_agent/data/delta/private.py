@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from trading_agent.config import DeltaEnvironment, DeltaSettings
@@ -26,7 +25,7 @@ from trading_agent.data.delta.account import (
     parse_position,
 )
 from trading_agent.data.delta.errors import LiveOrderRefusedError
-from trading_agent.data.delta.transport import DeltaTransport, RetryPolicy
+from trading_agent.data.delta.transport import DeltaClient, DeltaTransport, RetryPolicy
 from trading_agent.domain import Side
 
 __all__ = ["PRODUCTION_HOSTS", "DeltaPrivateClient"]
@@ -38,29 +37,12 @@ _MAX_CLIENT_ORDER_ID = 32
 _FILLS_PAGE_SIZE = 50  # Delta's maximum for /v2/fills since 28 Jan 2026
 
 
-class DeltaPrivateClient:
+class DeltaPrivateClient(DeltaClient):
     """Account data and (testnet-only) orders. Needs ``api_key`` and ``api_secret`` in the settings."""
 
     def __init__(self, settings: DeltaSettings, *, retry: RetryPolicy | None = None) -> None:
         self._settings = settings
         self._transport = DeltaTransport(settings, signed=True, retry=retry)
-
-    @property
-    def host(self) -> str:
-        """The REST host this client talks to."""
-        return self._transport.host
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self._transport.close()
 
     async def fetch_balances(self) -> list[DeltaBalance]:
         """Every wallet asset."""

@@ -11,15 +11,13 @@ resolutions Delta removed. The raw call takes Delta's symbol as is, so ``MARK:BT
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 import pandas as pd
 
 from trading_agent.config import DeltaSettings
 from trading_agent.data.delta.candles import candle_frame, candle_windows, resolution_for
 from trading_agent.data.delta.products import DeltaProduct, DeltaTicker, parse_product, parse_ticker
-from trading_agent.data.delta.transport import DeltaTransport, RetryPolicy
+from trading_agent.data.delta.transport import DeltaClient, DeltaTransport, RetryPolicy
 from trading_agent.domain import Timeframe
 
 __all__ = ["DeltaRestClient", "ProgressCallback"]
@@ -28,28 +26,11 @@ ProgressCallback = Callable[[int, int], None]
 """Called after each page of candles with ``(pages_done, pages_total)``."""
 
 
-class DeltaRestClient:
+class DeltaRestClient(DeltaClient):
     """Public market data from the configured Delta host. Use as ``async with DeltaRestClient(s) as c:``."""
 
     def __init__(self, settings: DeltaSettings, *, retry: RetryPolicy | None = None) -> None:
         self._transport = DeltaTransport(settings, retry=retry)
-
-    @property
-    def host(self) -> str:
-        """The REST host this client talks to."""
-        return self._transport.host
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self._transport.close()
 
     async def fetch_products(self) -> list[DeltaProduct]:
         """Every live perpetual futures product (all pages)."""

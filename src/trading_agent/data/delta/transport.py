@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt
@@ -34,7 +35,7 @@ from trading_agent.config import ConfigError, DeltaSettings
 from trading_agent.data.delta.errors import TooManyRequestsError, error_for_response, unavailable_error
 from trading_agent.data.errors import ExchangeError, RateLimitedError
 
-__all__ = ["DeltaReply", "DeltaTransport", "RetryPolicy"]
+__all__ = ["DeltaClient", "DeltaReply", "DeltaTransport", "RetryPolicy"]
 
 _log = structlog.get_logger(__name__)
 
@@ -180,3 +181,26 @@ class DeltaTransport:
         meta = response.get("meta")
         after = meta.get("after") if isinstance(meta, Mapping) else None
         return DeltaReply(response["result"], str(after) if after else None)
+
+
+class DeltaClient:
+    """Base of the REST clients: owns a transport; ``async with`` closes its HTTP session."""
+
+    _transport: DeltaTransport
+
+    @property
+    def host(self) -> str:
+        """The REST host this client talks to."""
+        return self._transport.host
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._transport.close()
