@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)  ## The main job: load market data, check its quality, replay it (DATA=file.csv.gz to choose)
 	$(BIN)/trading-agent run $(if $(DATA),--data $(DATA))
 
-test: $(STAMP)  ## The whole suite (lint, layer contracts, unit, integration, e2e)
+test: $(STAMP)  ## The whole suite (lint, types, layer contracts, unit, integration, e2e)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 

@@ -126,8 +126,9 @@ class AppSettings(BaseSettings):
         return self.config_dir / "instruments.yaml"
 
 
-def _known_env_names() -> set[str]:
-    names = {ENV_PREFIX + name.upper() for name in AppSettings.model_fields}
+def known_env_names() -> set[str]:
+    """Every TRADING_AGENT_* variable the settings read."""
+    names = {ENV_PREFIX + name.upper() for name in AppSettings.model_fields if name != "delta"}
     names |= {f"{ENV_PREFIX}DELTA__{name.upper()}" for name in DeltaSettings.model_fields}
     return names
 
@@ -138,7 +139,7 @@ def load_settings(**overrides: object) -> AppSettings:
     An unknown ``TRADING_AGENT_*`` variable is an error, so a typo cannot silently fall back to a default.
     """
     unknown = sorted(
-        name for name in os.environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in _known_env_names()
+        name for name in os.environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in known_env_names()
     )
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}: see config/.env.example for the valid names")

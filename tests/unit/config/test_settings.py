@@ -79,3 +79,12 @@ def test_encrypted_secret_without_or_with_wrong_key(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("TRADING_AGENT_ENCRYPTION_KEY", generate_key())
     with pytest.raises(ConfigError, match="does not decrypt"):
         load_settings()
+
+
+def test_env_example_documents_every_variable() -> None:
+    from tests.testkit.services import REPO_ROOT
+    from trading_agent.config.settings import known_env_names
+
+    example = (REPO_ROOT / "config" / ".env.example").read_text()
+    documented = {line.lstrip("# ").split("=", 1)[0] for line in example.splitlines() if "=" in line}
+    assert known_env_names() <= documented, sorted(known_env_names() - documented)
