@@ -40,7 +40,9 @@ def root(
     log_level: Annotated[
         LogLevel | None, typer.Option("--log-level", help="Log threshold (env TRADING_AGENT_LOG_LEVEL).")
     ] = None,
-    log_format: Annotated[LogFormat | None, typer.Option("--log-format", help="console or json.")] = None,
+    log_format: Annotated[
+        LogFormat | None, typer.Option("--log-format", help="Log lines for people (console) or log shippers (json).")
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="SQLAlchemy URL (env TRADING_AGENT_DATABASE_URL).")
     ] = None,

@@ -27,7 +27,7 @@ from trading_agent.domain import CandleClosed, InstrumentId, SeriesKey, Timefram
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.market_data import DELTA_VENUE, ImportSummary, MarketDataService
 
-__all__ = ["MarketSource", "PreparedMarket", "ReplayProgress", "infer_timeframe", "prepare_market", "replay_market"]
+__all__ = ["MarketSource", "PreparedMarket", "ReplayProgress", "series_of_file", "prepare_market", "replay_market"]
 
 _FILE_NAME = re.compile(r"^(?P<exchange>[a-z0-9]+)_(?P<symbol>[A-Za-z0-9-]+)_(?P<timeframe>\d+[mhdw])$")
 SYNTHETIC_VENUE = "synthetic"
@@ -83,7 +83,7 @@ class ReplayProgress:
         return self.last_event.candle.close / self.first_close - 1.0
 
 
-def infer_timeframe(path: Path) -> tuple[str, str, Timeframe]:
+def series_of_file(path: Path) -> tuple[str, str, Timeframe]:
     """(exchange, symbol, timeframe) of a file: from an ``exchange_SYMBOL_tf`` name, else the timeframe
     from the most common step between timestamps, with exchange ``file`` and the file's stem as symbol."""
     stem = path.name.split(".")[0]
@@ -136,7 +136,7 @@ def prepare_market(
 ) -> PreparedMarket:
     """Load market data from ``data``, else Delta, else the synthetic market; store it and check it."""
     if data is not None:
-        exchange, file_symbol, tf = infer_timeframe(data)
+        exchange, file_symbol, tf = series_of_file(data)
         if timeframe is not None:
             tf = Timeframe.parse(timeframe)
         imported = service.import_file(data, exchange, file_symbol, tf.value, SeriesFileKind.CANDLES)
