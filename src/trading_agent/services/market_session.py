@@ -27,7 +27,7 @@ from trading_agent.domain import CandleClosed, InstrumentId, SeriesKey, Timefram
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.market_data import DELTA_VENUE, ImportSummary, MarketDataService
 
-__all__ = ["MarketSource", "PreparedMarket", "ReplayProgress", "series_of_file", "prepare_market", "replay_market"]
+__all__ = ["MarketSource", "PreparedMarket", "ReplayProgress", "prepare_market", "replay_market", "series_of_file"]
 
 _FILE_NAME = re.compile(r"^(?P<exchange>[a-z0-9]+)_(?P<symbol>[A-Za-z0-9-]+)_(?P<timeframe>\d+[mhdw])$")
 SYNTHETIC_VENUE = "synthetic"
