@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from trading_agent import __version__
-from trading_agent.cli import config, data
+from trading_agent.cli import config, data, features
 from trading_agent.cli.context import CliContext, err_console
 from trading_agent.cli.run import run
 from trading_agent.config import LogFormat, LogLevel, configure_logging, load_settings
@@ -24,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(features.app, name="features")
 app.add_typer(config.app, name="config")
 app.command()(run)
 
