@@ -93,7 +93,8 @@ def main() -> None:
     table.add_row(f"reference: TA-Lib over the last {WINDOW} candles", f"{ref_p50:.3f}", f"{ref_p99:.3f}", "")
     console.print(table)
     verdict = "met" if p99 <= 0.5 else "MISSED"
-    console.print(f"goal p99 <= 0.5 ms: {verdict} ({p99:.3f} ms); ours is {ref_p50 / p50:.1f}x the reference at p50")
+    speedup = ref_p50 / p50
+    console.print(f"goal p99 <= 0.5 ms: {verdict} ({p99:.3f} ms); at p50 ours is {speedup:.1f}x faster than TA-Lib")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,10 @@ class Bars:
             bad = ~np.isfinite(values)
             if bad.any():
                 raise FeatureInputError(f"candle at {frame.index[int(np.argmax(bad))]} has a non-finite {name}")
+            bad = values < 0 if name == "volume" else values <= 0
+            if bad.any():
+                what = "a negative volume" if name == "volume" else f"a non-positive {name}"
+                raise FeatureInputError(f"candle at {frame.index[int(np.argmax(bad))]} has {what}")
         return cls(ts, *arrays)
 
     def bar(self, i: int) -> Bar:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from trading_agent.data.frames import frame_from_arrays
+from trading_agent.data.frames import frame_from_arrays, index_ms
 from trading_agent.data.resample import resample_candles
 from trading_agent.domain import Timeframe
 from trading_agent.features.bars import Bars
@@ -18,9 +20,12 @@ __all__ = ["compute_features"]
 
 
 def _columns(bars: Bars, feature_set: str) -> dict[str, np.ndarray]:
+    # TA-Lib and numpy release the GIL, so independent indicators run side by side on every core.
+    indicators = build_indicators(feature_set)
+    with ThreadPoolExecutor(max_workers=min(len(indicators), os.cpu_count() or 1) or 1) as pool:
+        results = list(pool.map(lambda indicator: indicator.batch(bars), indicators))
     columns: dict[str, np.ndarray] = {}
-    for indicator in build_indicators(feature_set):
-        values = indicator.batch(bars)
+    for indicator, values in zip(indicators, results, strict=True):
         for spec, array in zip(indicator.specs, values, strict=True):
             columns[spec.name] = np.asarray(array, dtype="float64")
     return columns
@@ -53,7 +58,7 @@ def compute_features(
                 higher_columns = {spec.name: np.empty(0) for spec in feature_specs(feature_set)}
             else:
                 higher_columns = _columns(Bars.from_frame(higher_candles), feature_set)
-            higher_open = np.asarray(higher_candles.index.as_unit("ms").asi8, dtype="int64")
+            higher_open = index_ms(higher_candles)
             rows = visible_rows(higher_open, timeframe, base_close)
             for name, values in higher_columns.items():
                 joined = np.full(len(bars), np.nan)

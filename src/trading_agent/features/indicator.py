@@ -14,13 +14,15 @@ Streamers are plain objects with picklable state, so the engine can save and res
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from trading_agent.features.bars import Bar, Bars
 from trading_agent.features.spec import FeatureSpec
 
-__all__ = ["Indicator", "Streamer"]
+__all__ = ["CloseStreamer", "FixedIndicator", "Indicator", "ScalarFilter", "Streamer"]
 
 
 class Streamer(ABC):
@@ -48,3 +50,34 @@ class Indicator(ABC):
     @abstractmethod
     def streamer(self) -> Streamer:
         """A fresh streaming state."""
+
+
+class FixedIndicator(Indicator, ABC):
+    """An indicator whose features are given when it is built."""
+
+    def __init__(self, specs: Sequence[FeatureSpec]) -> None:
+        if not specs:
+            raise ValueError("an indicator needs at least one feature")
+        self._specs = tuple(specs)
+
+    @property
+    def specs(self) -> tuple[FeatureSpec, ...]:
+        return self._specs
+
+
+class ScalarFilter(Protocol):
+    """O(1) state turning one value per bar into one value (NaN while warming up)."""
+
+    def update(self, x: float) -> float: ...
+
+
+class CloseStreamer(Streamer):
+    """Streams the close of each bar through one ``ScalarFilter``."""
+
+    __slots__ = ("_filter",)
+
+    def __init__(self, state: ScalarFilter) -> None:
+        self._filter = state
+
+    def update(self, bar: Bar) -> tuple[float, ...]:
+        return (self._filter.update(bar.close),)

@@ -43,3 +43,7 @@ class FeatureSpec:
         if self.warmup < 0:
             raise ValueError(f"feature {self.name}: warmup must be >= 0, got {self.warmup}")
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    def __reduce__(self) -> tuple[type[FeatureSpec], tuple[object, ...]]:
+        # a read-only mapping does not pickle; streamers that keep their spec must
+        return FeatureSpec, (self.name, self.group, self.warmup, self.description, dict(self.params))

@@ -80,6 +80,10 @@ def test_bad_input_is_named(close_set: str) -> None:
     nan_candle.iloc[4, nan_candle.columns.get_loc("close")] = np.nan
     with pytest.raises(FeatureInputError, match="non-finite close"):
         compute_features(nan_candle, close_set)
+    negative = candles.copy()
+    negative.iloc[2, negative.columns.get_loc("low")] = 0.0
+    with pytest.raises(FeatureInputError, match="non-positive low"):
+        compute_features(negative, close_set)
     with pytest.raises(FeatureInputError, match="UTC"):
         compute_features(candles.tz_localize(None), close_set)
     with pytest.raises(FeatureInputError, match="volume"):
