@@ -12,16 +12,16 @@ import pandas as pd
 from trading_agent.data.frames import frame_from_arrays, index_ms
 from trading_agent.data.resample import resample_candles
 from trading_agent.domain import Timeframe
-from trading_agent.features.bars import Bars
+from trading_agent.features.bars import Bars, FeatureInputError
 from trading_agent.features.registry import build_indicators, feature_specs
 from trading_agent.features.timeframes import base_timeframe, check_higher, suffixed, visible_rows
 
 __all__ = ["compute_features"]
 
 
-def _columns(bars: Bars, feature_set: str) -> dict[str, np.ndarray]:
+def _columns(bars: Bars, feature_set: str, timeframe: Timeframe | None) -> dict[str, np.ndarray]:
     # TA-Lib and numpy release the GIL, so independent indicators run side by side on every core.
-    indicators = build_indicators(feature_set)
+    indicators = build_indicators(feature_set, timeframe)
     with ThreadPoolExecutor(max_workers=min(len(indicators), os.cpu_count() or 1) or 1) as pool:
         results = list(pool.map(lambda indicator: indicator.batch(bars), indicators))
     columns: dict[str, np.ndarray] = {}
@@ -35,6 +35,7 @@ def compute_features(
     candles: pd.DataFrame,
     feature_set: str = "default",
     higher_timeframes: Sequence[Timeframe | str] = (),
+    timeframe: Timeframe | str | None = None,
 ) -> pd.DataFrame:
     """Features of ``candles`` (a candle frame), indexed like it, one column per feature, NaN in warm-up.
 
@@ -42,27 +43,33 @@ def compute_features(
     with the next candle present (the data-quality report shows the gaps). With
     ``higher_timeframes`` the same feature set is computed on each higher timeframe and joined as
     ``<name>@<tf>`` from the base candle on which the higher candle has closed; never earlier.
-    Raises ``FeatureInputError`` for unsorted or duplicated times, a non-UTC index, missing columns
-    or a non-finite value.
+    ``timeframe`` (the candles' length) is inferred from their most common step when not given; it
+    sizes windows defined in clock time. Raises ``FeatureInputError`` for unsorted or duplicated times,
+    a non-UTC index, missing columns, a non-finite or non-positive price, a negative volume, or
+    candles whose step is not a supported timeframe.
     """
     bars = Bars.from_frame(candles)
-    columns = _columns(bars, feature_set)
+    base = Timeframe.parse(timeframe) if isinstance(timeframe, str) else timeframe
+    if base is None and len(bars) >= 2:
+        base = base_timeframe(bars.ts)
+    columns = _columns(bars, feature_set, base)
     higher = tuple(tf if isinstance(tf, Timeframe) else Timeframe.parse(tf) for tf in higher_timeframes)
     if higher:
-        base = base_timeframe(bars.ts)
+        if base is None:
+            raise FeatureInputError("higher timeframes need at least two candles")
         check_higher(base, higher)
         base_close = bars.ts + base.ms
-        for timeframe in higher:
-            higher_candles = resample_candles(candles, base, timeframe)
+        for higher_tf in higher:
+            higher_candles = resample_candles(candles, base, higher_tf)
             if higher_candles.empty:
-                higher_columns = {spec.name: np.empty(0) for spec in feature_specs(feature_set)}
+                higher_columns = {spec.name: np.empty(0) for spec in feature_specs(feature_set, higher_tf)}
             else:
-                higher_columns = _columns(Bars.from_frame(higher_candles), feature_set)
+                higher_columns = _columns(Bars.from_frame(higher_candles), feature_set, higher_tf)
             higher_open = index_ms(higher_candles)
-            rows = visible_rows(higher_open, timeframe, base_close)
+            rows = visible_rows(higher_open, higher_tf, base_close)
             for name, values in higher_columns.items():
                 joined = np.full(len(bars), np.nan)
                 seen = rows >= 0
                 joined[seen] = values[rows[seen]]
-                columns[suffixed(name, timeframe)] = joined
+                columns[suffixed(name, higher_tf)] = joined
     return frame_from_arrays(bars.ts, columns)

@@ -32,11 +32,11 @@ class _Layer:
 
     __slots__ = ("names", "streamers", "values")
 
-    def __init__(self, feature_set: str, suffix: Timeframe | None) -> None:
-        indicators = build_indicators(feature_set)
+    def __init__(self, feature_set: str, timeframe: Timeframe | None, *, suffix: bool) -> None:
+        indicators = build_indicators(feature_set, timeframe)
         self.streamers: list[Streamer] = [indicator.streamer() for indicator in indicators]
         names = [spec.name for indicator in indicators for spec in indicator.specs]
-        self.names = names if suffix is None else [suffixed(name, suffix) for name in names]
+        self.names = [suffixed(name, timeframe) for name in names] if suffix and timeframe else names
         self.values: list[float] = [math.nan] * len(names)
 
     def update(self, bar: Bar) -> list[float]:
@@ -68,8 +68,10 @@ class FeatureEngine:
                 raise FeatureInputError("higher_timeframes need the series' own timeframe")
             check_higher(base, higher)
         self.feature_set = feature_set
-        self._base = _Layer(feature_set, None)
-        self._higher = [(HigherTimeframe(base, tf), _Layer(feature_set, tf)) for tf in higher] if base else []
+        self._base = _Layer(feature_set, base, suffix=False)
+        self._higher = (
+            [(HigherTimeframe(base, tf), _Layer(feature_set, tf, suffix=True)) for tf in higher] if base else []
+        )
         self._last_ts: int | None = None
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from trading_agent.domain import Timeframe
 from trading_agent.features.groups import (
     derived,
     microstructure,
@@ -28,22 +29,34 @@ class UnknownFeatureSetError(ValueError):
     """A feature-set name that is not registered."""
 
 
-def _default() -> list[Indicator]:
-    groups = (price, momentum, volatility, volume, microstructure, statistical, patterns, derived)
-    return [indicator for group in groups for indicator in group.default_indicators()]
+def _default(timeframe: Timeframe | None) -> list[Indicator]:
+    return [
+        *price.default_indicators(),
+        *momentum.default_indicators(),
+        *volatility.default_indicators(),
+        *volume.default_indicators(timeframe),
+        *microstructure.default_indicators(),
+        *statistical.default_indicators(),
+        *patterns.default_indicators(),
+        *derived.default_indicators(),
+    ]
 
 
-FEATURE_SETS: dict[str, Callable[[], list[Indicator]]] = {"default": _default}
+FEATURE_SETS: dict[str, Callable[[Timeframe | None], list[Indicator]]] = {"default": _default}
 
 
-def build_indicators(feature_set: str = "default") -> list[Indicator]:
-    """Fresh indicators of ``feature_set``; raise naming the known sets otherwise."""
+def build_indicators(feature_set: str = "default", timeframe: Timeframe | None = None) -> list[Indicator]:
+    """Fresh indicators of ``feature_set`` for candles of ``timeframe``; raise naming the known sets otherwise.
+
+    The timeframe sizes windows defined in clock time (the 24 h volume ratio); feature names do not
+    depend on it. ``None`` means unknown: such windows assume 1h candles.
+    """
     try:
         builder = FEATURE_SETS[feature_set]
     except KeyError:
         known = ", ".join(sorted(FEATURE_SETS))
         raise UnknownFeatureSetError(f"unknown feature set {feature_set!r}: known sets are {known}") from None
-    indicators = builder()
+    indicators = builder(timeframe)
     names = [spec.name for indicator in indicators for spec in indicator.specs]
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
@@ -51,6 +64,6 @@ def build_indicators(feature_set: str = "default") -> list[Indicator]:
     return indicators
 
 
-def feature_specs(feature_set: str = "default") -> list[FeatureSpec]:
+def feature_specs(feature_set: str = "default", timeframe: Timeframe | None = None) -> list[FeatureSpec]:
     """Every feature of ``feature_set`` in column order."""
-    return [spec for indicator in build_indicators(feature_set) for spec in indicator.specs]
+    return [spec for indicator in build_indicators(feature_set, timeframe) for spec in indicator.specs]

@@ -24,7 +24,7 @@ H = 3_600_000
 
 @pytest.fixture
 def close_set(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setitem(FEATURE_SETS, "close_only", lambda: [CloseIndicator()])
+    monkeypatch.setitem(FEATURE_SETS, "close_only", lambda timeframe: [CloseIndicator()])
     return "close_only"
 
 

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 import talib
 
-from tests.testkit.features import stream
-from trading_agent.features import Bars
+from tests.testkit.features import batch_and_stream, make_bars, random_bars
 from trading_agent.features.groups import derived
 from trading_agent.features.groups.derived_divergence import (
     MacdDivergence,
@@ -21,32 +20,8 @@ from trading_agent.features.groups.derived_divergence import (
 from trading_agent.features.groups.derived_ratios import MovingAverageRatios
 from trading_agent.features.groups.derived_regime import VolatilityRegime, regime, regime_array
 from trading_agent.features.groups.derived_trend import TaDirectionalMovement, TrendStrength
-from trading_agent.features.indicator import Indicator
 
 NAN = math.nan
-
-
-def _bars(close: list[float], high: list[float] | None = None, low: list[float] | None = None) -> Bars:
-    index = pd.date_range("2024-01-01", periods=len(close), freq="1h", tz="UTC")
-    frame = pd.DataFrame(
-        {"open": close, "high": high or close, "low": low or close, "close": close, "volume": 1.0}, index=index
-    )
-    return Bars.from_frame(frame)
-
-
-def _random_bars(n: int = 400, seed: int = 11) -> Bars:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    spread = np.abs(rng.normal(0, 0.5, n))
-    return _bars(list(close), list(close + spread), list(close - spread))
-
-
-def _both(indicator: Indicator, bars: Bars) -> list[np.ndarray]:
-    """Batch and streaming columns, checked equal; the batch ones are returned."""
-    batch = indicator.batch(bars)
-    for expected, actual in zip(batch, stream(indicator, bars), strict=True):
-        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
-    return list(batch)
 
 
 def test_the_group_registers_13_uniquely_named_derived_features() -> None:
@@ -70,9 +45,9 @@ def test_the_group_registers_13_uniquely_named_derived_features() -> None:
 
 
 def test_moving_average_ratios_by_hand() -> None:
-    bars = _bars([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
-    close_2, close_4, sma_2_4, ema_2_3 = _both(
-        MovingAverageRatios(close_sma=(2, 4), sma_cross=(2, 4), ema_cross=(2, 3)), bars
+    bars = make_bars([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    close_2, close_4, sma_2_4, ema_2_3 = batch_and_stream(
+        MovingAverageRatios(close_sma=(2, 4), sma_cross=(2, 4), ema_cross=(2, 3)), bars, rtol=1e-12, atol=1e-12
     )
     np.testing.assert_allclose(close_2, [NAN, 2 / 1.5, 3 / 2.5, 4 / 3.5, 5 / 4.5, 6 / 5.5])
     np.testing.assert_allclose(close_4[3:], [4 / 2.5, 5 / 3.5, 6 / 4.5])
@@ -94,8 +69,8 @@ def test_divergence_sign_rule(price_change: float, oscillator_change: float, exp
 
 
 def test_rsi_divergence_compares_14_bar_changes_of_close_and_rsi() -> None:
-    bars = _random_bars()
-    (values,) = _both(RsiDivergence(14, 14), bars)
+    bars = random_bars(400, seed=11)
+    (values,) = batch_and_stream(RsiDivergence(14, 14), bars, rtol=1e-12, atol=1e-12)
     rsi = talib.RSI(bars.close, 14)
     t = np.arange(28, len(bars))
     price_change = bars.close[t] - bars.close[t - 14]
@@ -109,8 +84,8 @@ def test_rsi_divergence_compares_14_bar_changes_of_close_and_rsi() -> None:
 
 
 def test_macd_divergence_uses_the_histogram_and_warms_up_after_47_bars() -> None:
-    bars = _random_bars()
-    (values,) = _both(MacdDivergence(12, 26, 9, 14), bars)
+    bars = random_bars(400, seed=11)
+    (values,) = batch_and_stream(MacdDivergence(12, 26, 9, 14), bars, rtol=1e-12, atol=1e-12)
     hist = talib.MACD(bars.close, 12, 26, 9)[2]
     assert np.isnan(values[:47]).all() and not np.isnan(values[47])
     t = np.arange(47, len(bars))
@@ -127,8 +102,8 @@ def test_regime_thresholds() -> None:
 
 
 def test_volatility_regime_is_natr_over_its_rolling_mean() -> None:
-    bars = _random_bars(300)
-    relative, label = _both(VolatilityRegime(14, 100), bars)
+    bars = random_bars(300, seed=11)
+    relative, label = batch_and_stream(VolatilityRegime(14, 100), bars, rtol=1e-12, atol=1e-12)
     natr = pd.Series(talib.NATR(bars.high, bars.low, bars.close, 14))
     expected = natr / natr.rolling(100).mean()
     assert np.isnan(relative[:113]).all() and not np.isnan(relative[113])
@@ -137,14 +112,14 @@ def test_volatility_regime_is_natr_over_its_rolling_mean() -> None:
 
 
 def test_volatility_regime_of_a_market_that_never_moved_is_normal() -> None:
-    relative, label = _both(VolatilityRegime(3, 5), _bars([10.0] * 20))
+    relative, label = batch_and_stream(VolatilityRegime(3, 5), make_bars([10.0] * 20), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(relative[7:], 1.0)
     np.testing.assert_array_equal(label[7:], 1.0)
 
 
 def test_trend_score_is_signed_adx() -> None:
-    bars = _random_bars()
-    adx, plus_di, minus_di, score = _both(TrendStrength(14), bars)
+    bars = random_bars(400, seed=11)
+    adx, plus_di, minus_di, score = batch_and_stream(TrendStrength(14), bars, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(adx, talib.ADX(bars.high, bars.low, bars.close, 14), rtol=1e-12)
     valid = slice(27, None)
     np.testing.assert_allclose(np.abs(score[valid]), adx[valid] / 100, rtol=1e-12)
@@ -153,15 +128,15 @@ def test_trend_score_is_signed_adx() -> None:
 
 
 def test_trend_strength_of_flat_prices_is_zero() -> None:
-    adx, plus_di, minus_di, score = _both(TrendStrength(3), _bars([4.0] * 12))
+    adx, plus_di, minus_di, score = batch_and_stream(TrendStrength(3), make_bars([4.0] * 12), rtol=1e-12, atol=1e-12)
     for values, start in ((adx, 5), (plus_di, 3), (minus_di, 3), (score, 5)):
         np.testing.assert_array_equal(values[start:], 0.0)
 
 
 def test_a_steady_rise_has_a_strong_up_trend() -> None:
     close = [100.0 + i for i in range(40)]
-    adx, plus_di, minus_di, score = _both(
-        TrendStrength(5), _bars(close, [c + 0.5 for c in close], [c - 0.5 for c in close])
+    adx, plus_di, minus_di, score = batch_and_stream(
+        TrendStrength(5), make_bars(close, [c + 0.5 for c in close], [c - 0.5 for c in close]), rtol=1e-12, atol=1e-12
     )
     assert adx[-1] == pytest.approx(100.0)
     assert minus_di[-1] == 0.0 < plus_di[-1]

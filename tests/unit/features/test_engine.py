@@ -60,3 +60,15 @@ def test_candles_must_move_forward(candles: pd.DataFrame) -> None:
         engine.update(bars.bar(1))
     with pytest.raises(FeatureInputError, match="need the series' own timeframe"):
         FeatureEngine(higher_timeframes=["4h"])
+
+
+@pytest.mark.real_data
+def test_clock_time_windows_follow_the_timeframe_in_both_paths() -> None:
+    minutes = read_candle_file(shared_data_file("binance_BTCUSDT_1m.csv.gz"), Timeframe.M1).iloc[:1600]
+    batch = compute_features(minutes)["volume_ratio_24h"].to_numpy()
+    assert np.isnan(batch[:1439]).all()  # 24 h of one-minute candles
+    assert np.isfinite(batch[1439:]).all()
+    engine = FeatureEngine(timeframe="1m")
+    bars = Bars.from_frame(minutes)
+    streamed = np.array([engine.update(bars.bar(i))["volume_ratio_24h"] for i in range(len(bars))])
+    np.testing.assert_allclose(streamed, batch, rtol=1e-9, equal_nan=True)

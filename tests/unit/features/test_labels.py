@@ -1,20 +1,12 @@
 import numpy as np
 import pytest
 
-from tests.testkit.features import real_bars
-from trading_agent.features import Bars
+from tests.testkit.features import make_bars, real_bars
 from trading_agent.features.labels import forward_return_direction, sample_uniqueness, triple_barrier_labels
 
 
-def _bars(close: list[float], high: list[float] | None = None, low: list[float] | None = None) -> Bars:
-    c = np.array(close, dtype="float64")
-    h = np.array(high if high is not None else close, dtype="float64")
-    lo = np.array(low if low is not None else close, dtype="float64")
-    return Bars(np.arange(len(c), dtype="int64") * 3_600_000, c, h, lo, c, np.ones(len(c)))
-
-
 def test_forward_return_direction_is_unknown_at_the_end() -> None:
-    labels = forward_return_direction(_bars([100, 101, 100, 100, 99]), 2, min_return=0.005)
+    labels = forward_return_direction(make_bars([100, 101, 100, 100, 99]), 2, min_return=0.005)
     np.testing.assert_array_equal(labels[:3], [0.0, -1.0, -1.0])
     assert np.isnan(labels[3:]).all()
 
@@ -24,7 +16,7 @@ def test_triple_barrier_hand_computed() -> None:
     close = [100.0, 100.0, 100.0, 100.0, 100.0, 100.0]
     high = [100.0, 101.0, 101.0, 101.0, 104.0, 101.0]
     low = [100.0, 99.0, 99.0, 99.0, 99.0, 95.0]
-    result = triple_barrier_labels(_bars(close, high, low), horizon=2, profit_mult=1.5, stop_mult=1.5, atr_period=1)
+    result = triple_barrier_labels(make_bars(close, high, low), horizon=2, profit_mult=1.5, stop_mult=1.5, atr_period=1)
     # bar 1: TR 2 -> vol 0.02 -> barriers 103 / 97; bar 2 touches neither, bar 3 neither -> time barrier, 0 return
     assert result.label[1] == 0.0
     assert result.end[1] == 3
@@ -44,7 +36,7 @@ def test_a_bar_touching_both_barriers_counts_as_the_stop() -> None:
     close = [100.0, 100.0, 100.0]
     high = [100.0, 101.0, 110.0]
     low = [100.0, 99.0, 90.0]
-    result = triple_barrier_labels(_bars(close, high, low), horizon=1, profit_mult=1, stop_mult=1, atr_period=1)
+    result = triple_barrier_labels(make_bars(close, high, low), horizon=1, profit_mult=1, stop_mult=1, atr_period=1)
     assert result.label[1] == -1.0
 
 

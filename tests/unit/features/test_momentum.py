@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 import talib
 
-from tests.testkit.features import stream
-from trading_agent.features import Bars
+from tests.testkit.features import batch_and_stream, make_bars, random_bars
 from trading_agent.features.groups import momentum
 from trading_agent.features.groups.momentum_core import TaMacd, TaRsi, is_zero_scaled, lagged_change
 from trading_agent.features.groups.momentum_macd import Macd
@@ -23,31 +22,7 @@ from trading_agent.features.groups.momentum_oscillators import (
     UltimateOscillator,
     WilliamsR,
 )
-from trading_agent.features.indicator import Indicator
 from trading_agent.features.rolling import Lag
-
-
-def _bars(close: list[float], high: list[float] | None = None, low: list[float] | None = None) -> Bars:
-    index = pd.date_range("2024-01-01", periods=len(close), freq="1h", tz="UTC")
-    frame = pd.DataFrame(
-        {"open": close, "high": high or close, "low": low or close, "close": close, "volume": 1.0}, index=index
-    )
-    return Bars.from_frame(frame)
-
-
-def _random_bars(n: int = 400, seed: int = 3) -> Bars:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    spread = np.abs(rng.normal(0, 0.5, n))
-    return _bars(list(close), list(close + spread), list(close - spread))
-
-
-def _both(indicator: Indicator, bars: Bars) -> list[np.ndarray]:
-    """Batch and streaming columns, checked equal; the batch ones are returned."""
-    batch = indicator.batch(bars)
-    for expected, actual in zip(batch, stream(indicator, bars), strict=True):
-        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
-    return list(batch)
 
 
 def test_the_group_registers_20_uniquely_named_momentum_features() -> None:
@@ -59,23 +34,23 @@ def test_the_group_registers_20_uniquely_named_momentum_features() -> None:
 
 def test_rsi_by_hand() -> None:
     # n = 2: seed = mean of the first two changes (+1, +1); then Wilder: (avg * 1 + change) / 2.
-    (rsi,) = _both(Rsi(2), _bars([1.0, 2.0, 3.0, 2.0, 3.0]))
+    (rsi,) = batch_and_stream(Rsi(2), make_bars([1.0, 2.0, 3.0, 2.0, 3.0]), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(rsi, [math.nan, math.nan, 100.0, 50.0, 75.0])
 
 
 def test_rsi_of_flat_prices_is_zero_like_talib() -> None:
-    (rsi,) = _both(Rsi(14), _bars([5.0] * 30))
+    (rsi,) = batch_and_stream(Rsi(14), make_bars([5.0] * 30), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(rsi[14:], 0.0)
 
 
 def test_rsi_after_a_rise_then_flat_stays_100() -> None:
-    (rsi,) = _both(Rsi(3), _bars([1.0, 2.0, 3.0, 4.0] + [4.0] * 200))
+    (rsi,) = batch_and_stream(Rsi(3), make_bars([1.0, 2.0, 3.0, 4.0] + [4.0] * 200), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(rsi[3:], 100.0)
 
 
 def test_stochastic_rsi_is_smoothed_stochastic_of_rsi() -> None:
-    bars = _random_bars()
-    k, d = _both(StochasticRsi(14, 14, 3, 3), bars)
+    bars = random_bars(400, seed=3)
+    k, d = batch_and_stream(StochasticRsi(14, 14, 3, 3), bars, rtol=1e-12, atol=1e-12)
     rsi = pd.Series(talib.RSI(bars.close, 14))
     low, high = rsi.rolling(14).min(), rsi.rolling(14).max()
     raw = 100 * (rsi - low) / (high - low)
@@ -88,23 +63,27 @@ def test_stochastic_rsi_is_smoothed_stochastic_of_rsi() -> None:
 
 
 def test_williams_r_by_hand_and_on_a_zero_range() -> None:
-    (willr,) = _both(WilliamsR(3), _bars([2.0, 3.0, 4.0], high=[3.0, 4.0, 5.0], low=[1.0, 2.0, 3.0]))
+    (willr,) = batch_and_stream(
+        WilliamsR(3), make_bars([2.0, 3.0, 4.0], high=[3.0, 4.0, 5.0], low=[1.0, 2.0, 3.0]), rtol=1e-12, atol=1e-12
+    )
     assert willr[2] == pytest.approx(-25.0)  # (5 - 4) / (5 - 1) * -100
-    (flat,) = _both(WilliamsR(3), _bars([7.0] * 5))
+    (flat,) = batch_and_stream(WilliamsR(3), make_bars([7.0] * 5), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(flat[2:], 0.0)
 
 
 def test_rate_of_change_and_momentum_by_hand() -> None:
-    bars = _bars([10.0, 20.0, 11.0, 30.0])
-    (roc,) = _both(RateOfChange(2), bars)
-    (mom,) = _both(Momentum(2), bars)
+    bars = make_bars([10.0, 20.0, 11.0, 30.0])
+    (roc,) = batch_and_stream(RateOfChange(2), bars, rtol=1e-12, atol=1e-12)
+    (mom,) = batch_and_stream(Momentum(2), bars, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(roc[2:], [10.0, 50.0])
     np.testing.assert_array_equal(mom[2:], [1.0, 10.0])
 
 
 def test_macd_seeds_the_fast_ema_late_like_talib() -> None:
-    bars = _random_bars(120)
-    line, signal, hist, line_slope, signal_slope, hist_slope, line_pct, hist_pct = _both(Macd(12, 26, 9), bars)
+    bars = random_bars(120, seed=3)
+    line, signal, hist, line_slope, signal_slope, hist_slope, line_pct, hist_pct = batch_and_stream(
+        Macd(12, 26, 9), bars, rtol=1e-12, atol=1e-12
+    )
     close = bars.close
     fast = close[14:26].mean()  # TA-Lib seeds the fast EMA on the 12 closes ending at bar 25, not at bar 11
     slow = close[:26].mean()
@@ -126,8 +105,8 @@ def test_macd_seeds_the_fast_ema_late_like_talib() -> None:
 
 
 def test_awesome_oscillator_is_sma5_minus_sma34_of_the_median_price() -> None:
-    bars = _random_bars()
-    ao, ao_pct = _both(AwesomeOscillator(5, 34), bars)
+    bars = random_bars(400, seed=3)
+    ao, ao_pct = batch_and_stream(AwesomeOscillator(5, 34), bars, rtol=1e-12, atol=1e-12)
     median = pd.Series((bars.high + bars.low) / 2)
     expected = median.rolling(5).mean() - median.rolling(34).mean()
     np.testing.assert_array_equal(np.isnan(ao), np.isnan(expected))
@@ -136,7 +115,7 @@ def test_awesome_oscillator_is_sma5_minus_sma34_of_the_median_price() -> None:
 
 
 def test_ultimate_oscillator_of_flat_prices_is_zero() -> None:
-    (ultosc,) = _both(UltimateOscillator(2, 3, 4), _bars([3.0] * 10))
+    (ultosc,) = batch_and_stream(UltimateOscillator(2, 3, 4), make_bars([3.0] * 10), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(ultosc[4:], 0.0)
 
 

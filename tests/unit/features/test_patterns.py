@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import talib
 
-from tests.testkit.features import real_bars, stream
+from tests.testkit.features import batch_and_stream, make_bars, real_bars
 from trading_agent.features.bars import Bars
 from trading_agent.features.groups import patterns
 from trading_agent.features.groups.patterns_candles import CANDLESTICK_FUNCTIONS, CandlestickPatterns
@@ -21,9 +21,7 @@ from trading_agent.features.indicator import Indicator
 def drawn(knots: list[tuple[int, float]], spread: float = 0.5) -> Bars:
     """Hourly bars whose close runs straight between the (bar, close) knots; high/low = close -+ spread."""
     bars, closes = zip(*knots, strict=True)
-    close = np.interp(np.arange(bars[-1] + 1), bars, closes)
-    ts = np.arange(len(close), dtype="int64") * 3_600_000
-    return Bars(ts, close.copy(), close + spread, close - spread, close, np.ones(len(close)))
+    return make_bars(np.interp(np.arange(bars[-1] + 1), bars, closes), spread=spread)
 
 
 def mirrored(bars: Bars, level: float = 200.0) -> Bars:
@@ -33,9 +31,8 @@ def mirrored(bars: Bars, level: float = 200.0) -> Bars:
 
 
 def both_paths(indicator: Indicator, bars: Bars) -> dict[str, np.ndarray]:
-    batch = indicator.batch(bars)
-    for spec, expected, actual in zip(indicator.specs, batch, stream(indicator, bars), strict=True):
-        np.testing.assert_array_equal(actual, expected, err_msg=spec.name)
+    """The batch columns by name, after checking that streaming gives exactly the same numbers."""
+    batch = batch_and_stream(indicator, bars)
     return {spec.name: column for spec, column in zip(indicator.specs, batch, strict=True)}
 
 

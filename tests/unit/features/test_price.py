@@ -5,45 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.testkit.features import stream
-from trading_agent.features import Bars, FeatureGroup
+from tests.testkit.features import DAY, HOUR, T0, batch_and_stream, make_bars
+from trading_agent.features import FeatureGroup
 from trading_agent.features.groups import price
 from trading_agent.features.groups.price_averages import Zlema, zlema
 from trading_agent.features.groups.price_levels import PIVOT_LEVELS, Fractals, Pivots, pivot_levels
 from trading_agent.features.groups.price_session import SessionAverages
-from trading_agent.features.indicator import Indicator
-
-DAY = 86_400_000
-HOUR = 3_600_000
-T0 = 1_514_764_800_000  # 2018-01-01 00:00 UTC
-
-
-def make_bars(
-    close: list[float],
-    *,
-    high: list[float] | None = None,
-    low: list[float] | None = None,
-    volume: list[float] | None = None,
-    ts: list[int] | None = None,
-) -> Bars:
-    c = np.array(close, dtype=float)
-    times = np.array(ts if ts is not None else [T0 + i * HOUR for i in range(len(c))], dtype="int64")
-    return Bars(
-        times,
-        c.copy(),
-        np.array(high, dtype=float) if high is not None else c.copy(),
-        np.array(low, dtype=float) if low is not None else c.copy(),
-        c,
-        np.array(volume, dtype=float) if volume is not None else np.ones(len(c)),
-    )
-
-
-def both_paths(indicator: Indicator, bars: Bars) -> tuple[np.ndarray, ...]:
-    """The batch columns, after checking that streaming gives the same values."""
-    batch = indicator.batch(bars)
-    for expected, streamed in zip(batch, stream(indicator, bars), strict=True):
-        np.testing.assert_array_equal(streamed, expected)
-    return batch
 
 
 def test_the_price_group_registers_the_named_features() -> None:
@@ -74,7 +41,7 @@ def test_zlema_on_fewer_bars_than_its_lag_is_all_nan() -> None:
 def test_vwap_and_twap_restart_at_midnight_utc() -> None:
     ts = [T0 + DAY - 2 * HOUR, T0 + DAY - HOUR, T0 + DAY, T0 + DAY + HOUR]  # 22:00, 23:00, then 00:00, 01:00
     bars = make_bars([10, 20, 30, 40], volume=[1, 3, 2, 2], ts=ts)
-    vwap, twap, vwap_dist, twap_dist = both_paths(SessionAverages(), bars)
+    vwap, twap, vwap_dist, twap_dist = batch_and_stream(SessionAverages(), bars)
     np.testing.assert_allclose(vwap, [10, (10 + 60) / 4, 30, (60 + 80) / 4])
     np.testing.assert_allclose(twap, [10, 15, 30, 35])
     np.testing.assert_allclose(vwap_dist, [0, 100 * (20 - 17.5) / 20, 0, 100 * (40 - 35) / 40])
@@ -83,7 +50,7 @@ def test_vwap_and_twap_restart_at_midnight_utc() -> None:
 
 def test_vwap_is_the_twap_until_the_day_trades() -> None:
     bars = make_bars([10, 20, 30], high=[11, 21, 31], low=[9, 19, 29], volume=[0, 0, 4])
-    vwap, twap, _, _ = both_paths(SessionAverages(), bars)
+    vwap, twap, _, _ = batch_and_stream(SessionAverages(), bars)
     np.testing.assert_allclose(twap, [10, 15, 20])  # typical price = close here
     np.testing.assert_allclose(vwap, [10, 15, 30])  # zero-volume bars carry no weight once volume appears
 
@@ -101,7 +68,7 @@ def test_pivot_levels_follow_the_classic_formulas() -> None:
 def test_pivots_use_the_previous_utc_day_and_the_day_so_far_before_any_ended() -> None:
     ts = [T0, T0 + HOUR, T0 + DAY, T0 + DAY + HOUR, T0 + 3 * DAY]  # day 0, day 0, day 1, day 1, day 3 (day 2 missing)
     bars = make_bars([100, 104, 120, 80, 90], high=[108, 110, 125, 121, 95], low=[95, 90, 118, 70, 85], ts=ts)
-    columns = dict(zip((s.name for s in Pivots().specs), both_paths(Pivots(), bars), strict=True))
+    columns = dict(zip((s.name for s in Pivots().specs), batch_and_stream(Pivots(), bars), strict=True))
     p = columns["pivot_p_dist_pct"]
     day0 = (110 + 90 + 104) / 3  # high, low and last close of day 0
     day1 = (125 + 70 + 80) / 3  # day 2 has no bars: day 3 uses day 1, the last day with bars
@@ -116,7 +83,7 @@ def test_pivots_use_the_previous_utc_day_and_the_day_so_far_before_any_ended() -
 def test_a_fractal_is_used_only_from_the_second_bar_after_it() -> None:
     highs = [1, 2, 5, 3, 2, 2, 4]  # fractal high at bar 2, confirmed at bar 4
     bars = make_bars(highs, high=highs, low=[0.5] * 7)
-    resistance, support, resistance_dist, _ = both_paths(Fractals(), bars)
+    resistance, support, resistance_dist, _ = batch_and_stream(Fractals(), bars)
     np.testing.assert_array_equal(resistance, [1, 2, 5, 5, 5, 5, 5])  # bars 0-3: the running high, not yet the fractal
     assert resistance_dist[4] == pytest.approx(100 * (2 - 5) / 2)
     np.testing.assert_array_equal(support, [0.5] * 7)  # equal lows make no fractal low
@@ -125,15 +92,16 @@ def test_a_fractal_is_used_only_from_the_second_bar_after_it() -> None:
 def test_the_latest_fractal_replaces_a_higher_running_high_only_once_confirmed() -> None:
     highs = [10.0, 1.0, 2.0, 5.0, 3.0, 2.0, 1.0]  # fractal high 5 at bar 3, confirmed at bar 5
     lows = [1.0, 0.5, 2.0, 3.0, 2.5, 1.8, 0.9]  # the low 0.5 has one bar before it: no fractal low
-    resistance, support, _, _ = both_paths(Fractals(), make_bars(highs, high=highs, low=lows))
+    resistance, support, _, _ = batch_and_stream(Fractals(), make_bars(highs, high=highs, low=lows))
     np.testing.assert_array_equal(resistance, [10, 10, 10, 10, 10, 5, 5])
     np.testing.assert_array_equal(support, [1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])  # the running low
     lows = [5.0, 4.0, 1.0, 3.0, 3.5, 0.5]
-    support = both_paths(Fractals(), make_bars(lows, high=[6.0] * 6, low=lows))[1]
+    support = batch_and_stream(Fractals(), make_bars(lows, high=[6.0] * 6, low=lows))[1]
     np.testing.assert_array_equal(support, [5, 4, 1, 1, 1, 1])  # 1 is confirmed at bar 4; 0.5 is no fractal yet
 
 
 def test_ties_make_no_fractal() -> None:
     highs = [1.0, 2.0, 5.0, 5.0, 2.0, 1.0, 6.0, 3.0]  # two equal peaks: neither is a fractal
     bars = make_bars(highs, high=highs)
-    np.testing.assert_array_equal(both_paths(Fractals(), bars)[0], [1, 2, 5, 5, 5, 5, 6, 6])  # still the running high
+    # still the running high
+    np.testing.assert_array_equal(batch_and_stream(Fractals(), bars)[0], [1, 2, 5, 5, 5, 5, 6, 6])

@@ -7,33 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from tests.testkit.features import stream
-from trading_agent.features.bars import Bars
+from tests.testkit.features import batch_and_stream, make_bars, random_walk
 from trading_agent.features.groups import statistical
 from trading_agent.features.groups.statistical_entropy import ReturnEntropy
 from trading_agent.features.groups.statistical_kernels import Source
 from trading_agent.features.groups.statistical_scaling import ScalingExponents
 from trading_agent.features.groups.statistical_scores import PercentileRank, RollingZScore
 from trading_agent.features.groups.statistical_serial import AutoCorrelation
-from trading_agent.features.indicator import Indicator
-
-
-def bars_of(close: np.ndarray | list[float], volume: np.ndarray | list[float] | None = None) -> Bars:
-    closes = np.asarray(close, dtype="float64")
-    volumes = np.ones(len(closes)) if volume is None else np.asarray(volume, dtype="float64")
-    return Bars(np.arange(len(closes), dtype="int64"), closes, closes + 0.5, closes - 0.5, closes, volumes)
-
-
-def both_paths(indicator: Indicator, bars: Bars) -> list[np.ndarray]:
-    """The batch columns, after checking that streaming gives exactly the same numbers."""
-    batch = indicator.batch(bars)
-    for spec, expected, actual in zip(indicator.specs, batch, stream(indicator, bars), strict=True):
-        np.testing.assert_array_equal(actual, expected, err_msg=spec.name)
-    return list(batch)
-
-
-def random_walk(n: int, seed: int, step: float = 1e-3) -> np.ndarray:
-    return 100 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, step, n)))
 
 
 def test_the_group_registers_18_uniquely_named_statistical_features() -> None:
@@ -43,18 +23,18 @@ def test_the_group_registers_18_uniquely_named_statistical_features() -> None:
 
 
 def test_streaming_equals_batch_exactly_over_long_flat_and_periodic_stretches() -> None:
-    close = random_walk(6000, seed=4)
+    close = random_walk(6000, seed=4, step=1e-3)
     volume = np.random.default_rng(5).exponential(10, 6000)
     close[1000:1200] = close[1000]  # a halted market: flat price, no volume
     volume[1000:1200] = 0.0
     close[3000:3150:2], close[3001:3150:2] = close[3000], close[3000] * 1.0001  # a two-tick bounce
-    bars = bars_of(close, volume)
+    bars = make_bars(close, volume=volume, spread=0.5)
     for indicator in statistical.default_indicators():
-        both_paths(indicator, bars)
+        batch_and_stream(indicator, bars)
 
 
 def test_zscore_by_hand_and_zero_on_a_flat_window() -> None:
-    [z] = both_paths(RollingZScore(Source.CLOSE, 5), bars_of([5, 1, 2, 3, 4, 5, 5, 5, 5, 5]))
+    [z] = batch_and_stream(RollingZScore(Source.CLOSE, 5), make_bars([5, 1, 2, 3, 4, 5, 5, 5, 5, 5], spread=0.5))
     assert np.isnan(z[:4]).all()
     assert z[5] == pytest.approx((5 - 3) / math.sqrt(2))  # window 1..5: mean 3, population std sqrt(2)
     assert z[9] == 0.0  # five equal closes
@@ -62,14 +42,14 @@ def test_zscore_by_hand_and_zero_on_a_flat_window() -> None:
 
 def test_zscore_of_volume_is_zero_through_a_stretch_of_zero_volume() -> None:
     volume = [3.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0]
-    [z] = both_paths(RollingZScore(Source.VOLUME, 3), bars_of([100.0] * 10, volume))
+    [z] = batch_and_stream(RollingZScore(Source.VOLUME, 3), make_bars([100.0] * 10, volume=volume, spread=0.5))
     np.testing.assert_array_equal(z[5:9], 0.0)
     assert z[9] == pytest.approx(math.sqrt(2))  # 0, 0, 4: mean 4/3, std sqrt(32)/3
 
 
 def test_percentile_rank_counts_ties_half() -> None:
     indicator = PercentileRank(Source.CLOSE, (3, 5))
-    short, long = both_paths(indicator, bars_of([1, 2, 2, 3, 2, 0, 9, 9, 9, 9, 9]))
+    short, long = batch_and_stream(indicator, make_bars([1, 2, 2, 3, 2, 0, 9, 9, 9, 9, 9], spread=0.5))
     assert np.isnan(short[:2]).all() and np.isnan(long[:4]).all()
     assert long[4] == 0.5  # 2 among 1, 2, 2, 3: one below, two equal -> (1 + 1) / 4
     assert short[3] == 1.0 and short[5] == 0.0  # a new high, a new low
@@ -82,9 +62,11 @@ def sample_acf(window: np.ndarray, k: int) -> float:
 
 
 def test_autocorrelations_are_the_textbook_window_acf_and_durbin_levinson() -> None:
-    close = random_walk(400, seed=6) * np.exp(0.02 * np.sin(np.arange(400)))  # some serial structure
+    close = random_walk(400, seed=6, step=1e-3) * np.exp(0.02 * np.sin(np.arange(400)))  # some serial structure
     indicator = AutoCorrelation(window=100, lags=(1, 2, 5, 10))
-    columns = dict(zip([s.name for s in indicator.specs], both_paths(indicator, bars_of(close)), strict=True))
+    columns = dict(
+        zip([s.name for s in indicator.specs], batch_and_stream(indicator, make_bars(close, spread=0.5)), strict=True)
+    )
     returns = np.diff(np.log(close))
     for t in (100, 250, 399):
         window = returns[t - 100 : t]  # r_{t-99} .. r_t
@@ -99,7 +81,7 @@ def test_autocorrelations_are_the_textbook_window_acf_and_durbin_levinson() -> N
 
 
 def test_autocorrelations_are_zero_when_the_window_is_flat() -> None:
-    columns = both_paths(AutoCorrelation(window=20, lags=(1, 5)), bars_of([100.0] * 40))
+    columns = batch_and_stream(AutoCorrelation(window=20, lags=(1, 5)), make_bars([100.0] * 40, spread=0.5))
     for column in columns:
         np.testing.assert_array_equal(column[20:], 0.0)
 
@@ -123,7 +105,7 @@ def test_entropies_match_a_brute_force_count_of_bins_and_templates() -> None:
     rng = np.random.default_rng(7)
     close = 100 * np.exp(np.cumsum(np.round(rng.normal(0, 1, 300)) * 1e-3))  # coarse returns: many matches
     indicator = ReturnEntropy(window=30, z_window=10, tolerance=0.2)
-    z, shannon, sampen = both_paths(indicator, bars_of(close))
+    z, shannon, sampen = batch_and_stream(indicator, make_bars(close, spread=0.5))
     assert indicator.specs[1].warmup == 39 and np.isnan(shannon[:39]).all() and not np.isnan(shannon[39:]).any()
     for t in (39, 120, 299):
         expected_shannon, expected_sampen = entropies_by_brute_force(z, t, 30, 0.4)
@@ -132,7 +114,7 @@ def test_entropies_match_a_brute_force_count_of_bins_and_templates() -> None:
 
 
 def test_entropies_of_a_flat_market_are_zero() -> None:
-    _, shannon, sampen = both_paths(ReturnEntropy(window=10, z_window=5), bars_of([50.0] * 40))
+    _, shannon, sampen = batch_and_stream(ReturnEntropy(window=10, z_window=5), make_bars([50.0] * 40, spread=0.5))
     np.testing.assert_array_equal(shannon[14:], 0.0)
     np.testing.assert_array_equal(sampen[14:], 0.0)
 
@@ -145,26 +127,26 @@ def test_entropies_of_a_flat_market_are_zero() -> None:
     ],
 )
 def test_scaling_exponents_of_known_processes(log_close: np.ndarray, hurst: float, dimension: float) -> None:
-    h, d = ScalingExponents(window=100).batch(bars_of(100 * np.exp(log_close)))
+    h, d = ScalingExponents(window=100).batch(make_bars(100 * np.exp(log_close), spread=0.5))
     assert np.nanmedian(h) == pytest.approx(hurst, abs=0.06)
     assert np.nanmedian(d) == pytest.approx(dimension, abs=0.06)
 
 
 def test_fractal_dimension_of_a_straight_line_is_one_and_degenerate_windows_are_neutral() -> None:
     growth = 100 * np.exp(1e-3 * np.arange(200))  # log price is a straight line
-    h, d = both_paths(ScalingExponents(window=50), bars_of(growth))
+    h, d = batch_and_stream(ScalingExponents(window=50), make_bars(growth, spread=0.5))
     assert np.isnan(d[:50]).all()
     np.testing.assert_allclose(d[50:], 1.0, atol=1e-6)
     np.testing.assert_array_equal(h[50:], 0.5)  # equal k-bar changes: no variance to scale
-    h, d = both_paths(ScalingExponents(window=50), bars_of([7.0] * 80))
+    h, d = batch_and_stream(ScalingExponents(window=50), make_bars([7.0] * 80, spread=0.5))
     np.testing.assert_array_equal(h[50:], 0.5)
     np.testing.assert_array_equal(d[50:], 1.5)
 
 
 @pytest.mark.parametrize("length", [0, 1, 4, 7, 60])
 def test_histories_shorter_than_the_windows_are_all_warm_up(length: int) -> None:
-    bars = bars_of(random_walk(length, seed=10))
+    bars = make_bars(random_walk(length, seed=10, step=1e-3), spread=0.5)
     for indicator in statistical.default_indicators():
-        for spec, column in zip(indicator.specs, both_paths(indicator, bars), strict=True):
+        for spec, column in zip(indicator.specs, batch_and_stream(indicator, bars), strict=True):
             assert column.shape == (length,)
             assert np.isnan(column[: spec.warmup]).all()

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from trading_agent.features.bars import Bars
+from tests.testkit.features import make_bars
 from trading_agent.features.groups.statistical_kernels import (
     EqualRun,
     Source,
@@ -17,11 +17,6 @@ from trading_agent.features.groups.statistical_kernels import (
     zscores,
 )
 from trading_agent.features.rolling import RollingSum
-
-
-def bars_of(close: list[float]) -> Bars:
-    closes = np.asarray(close)
-    return Bars(np.arange(len(closes), dtype="int64"), closes, closes + 0.5, closes - 0.5, closes, np.ones(len(closes)))
 
 
 def test_running_sum_is_rolling_sum_bit_for_bit_and_skips_leading_nans() -> None:
@@ -42,7 +37,7 @@ def test_flat_windows_match_the_streaming_run_length() -> None:
 
 
 def test_log_returns_are_the_same_in_both_paths_and_undefined_on_the_first_bar() -> None:
-    bars = bars_of([100.0, 101.0, 99.0, 99.0])
+    bars = make_bars([100.0, 101.0, 99.0, 99.0], spread=0.5)
     reader = SourceReader(Source.LOGRET)
     streamed = [reader.read(bars.bar(i)) for i in range(len(bars))]
     np.testing.assert_array_equal(log_returns(bars.close), streamed)

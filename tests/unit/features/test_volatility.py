@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import talib
 
-from tests.testkit.features import stream
-from trading_agent.features import Bars, FeatureGroup
+from tests.testkit.features import batch_and_stream, make_bars
+from trading_agent.features import FeatureGroup
 from trading_agent.features.groups import volatility
 from trading_agent.features.groups.volatility_bollinger import Bollinger
 from trading_agent.features.groups.volatility_channels import Atr, Donchian, Keltner
@@ -20,38 +20,7 @@ from trading_agent.features.groups.volatility_estimators import (
     WindowSum,
     window_sums,
 )
-from trading_agent.features.indicator import Indicator
 from trading_agent.features.rolling import WindowMeanStd
-
-HOUR = 3_600_000
-T0 = 1_514_764_800_000  # 2018-01-01 00:00 UTC
-
-
-def make_bars(
-    close: np.ndarray | list[float],
-    *,
-    open_: np.ndarray | list[float] | None = None,
-    high: np.ndarray | list[float] | None = None,
-    low: np.ndarray | list[float] | None = None,
-) -> Bars:
-    c = np.array(close, dtype=float)
-    return Bars(
-        np.array([T0 + i * HOUR for i in range(len(c))], dtype="int64"),
-        np.array(open_, dtype=float) if open_ is not None else c.copy(),
-        np.array(high, dtype=float) if high is not None else c.copy(),
-        np.array(low, dtype=float) if low is not None else c.copy(),
-        c,
-        np.ones(len(c)),
-    )
-
-
-def both_paths(indicator: Indicator, bars: Bars) -> tuple[np.ndarray, ...]:
-    """The batch columns, after checking that streaming gives the same values (to 1e-12)."""
-    batch = indicator.batch(bars)
-    for expected, streamed in zip(batch, stream(indicator, bars), strict=True):
-        np.testing.assert_array_equal(np.isnan(streamed), np.isnan(expected))
-        np.testing.assert_allclose(streamed, expected, rtol=1e-12)
-    return batch
 
 
 def test_the_volatility_group_registers_the_named_features() -> None:
@@ -69,7 +38,7 @@ def test_the_volatility_group_registers_the_named_features() -> None:
 def test_atr_of_constant_ranges_is_the_range_and_natr_is_zero_at_a_zero_close() -> None:
     close = [10.0] * 6 + [0.0]
     bars = make_bars(close, high=[11.0] * 7, low=[9.0] * 7)
-    atr, natr = both_paths(Atr(3, normalised=True), bars)
+    atr, natr = batch_and_stream(Atr(3, normalised=True), bars, rtol=1e-12)
     np.testing.assert_array_equal(atr[:3], [np.nan] * 3)  # the first true range needs a previous close
     assert atr[3] == 2.0  # mean of the true ranges of bars 1-3
     np.testing.assert_allclose(natr[3:6], 20.0)
@@ -79,10 +48,10 @@ def test_atr_of_constant_ranges_is_the_range_and_natr_is_zero_at_a_zero_close() 
 
 def test_channels_of_constant_prices_put_the_close_in_the_middle() -> None:
     bars = make_bars([50.0] * 40)
-    kc_upper, kc_lower, kc_pos = both_paths(Keltner(), bars)
+    kc_upper, kc_lower, kc_pos = batch_and_stream(Keltner(), bars, rtol=1e-12)
     assert kc_upper[19] == kc_lower[19] == 50.0 and kc_pos[19] == 0.5
-    assert (both_paths(Donchian(), bars)[3][19:] == 0.5).all()
-    bb_upper, _, bb_pctb, bb_width = both_paths(Bollinger(), bars)
+    assert (batch_and_stream(Donchian(), bars, rtol=1e-12)[3][19:] == 0.5).all()
+    bb_upper, _, bb_pctb, bb_width = batch_and_stream(Bollinger(), bars, rtol=1e-12)
     assert (bb_upper[19:] == 50.0).all() and (bb_pctb[19:] == 0.5).all() and (bb_width[19:] == 0.0).all()
 
 
@@ -90,7 +59,7 @@ def test_donchian_includes_the_current_bar() -> None:
     high = [5.0, 7.0, 6.0, 9.0, 4.0]
     low = [4.0, 3.0, 5.0, 2.0, 3.5]
     bars = make_bars([4.5, 5.0, 5.5, 8.0, 4.0], high=high, low=low)
-    upper, lower, middle, pos = both_paths(Donchian(3), bars)
+    upper, lower, middle, pos = batch_and_stream(Donchian(3), bars, rtol=1e-12)
     np.testing.assert_array_equal(upper[2:], [7, 9, 9])
     np.testing.assert_array_equal(lower[2:], [3, 2, 2])
     np.testing.assert_array_equal(middle[2:], [5, 5.5, 5.5])
@@ -115,7 +84,7 @@ def test_bollinger_deviation_matches_talib_where_e_x2_minus_mean2_loses_every_di
 def test_historical_volatility_is_the_sample_std_of_log_returns_per_bar() -> None:
     rng = np.random.default_rng(3)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, 80)))
-    (hv,) = both_paths(HistoricalVolatility(20), make_bars(close))
+    (hv,) = batch_and_stream(HistoricalVolatility(20), make_bars(close), rtol=1e-12)
     returns = np.diff(np.log(close))
     assert np.isnan(hv[:20]).all()
     assert hv[20] == pytest.approx(returns[:20].std(ddof=1), rel=1e-12)
@@ -124,14 +93,14 @@ def test_historical_volatility_is_the_sample_std_of_log_returns_per_bar() -> Non
 
 def test_historical_volatility_of_constant_prices_is_exactly_zero() -> None:
     close = np.r_[np.linspace(100.0, 130.0, 30), np.full(30, 130.0)]
-    (hv,) = both_paths(HistoricalVolatility(20), make_bars(close))
+    (hv,) = batch_and_stream(HistoricalVolatility(20), make_bars(close), rtol=1e-12)
     assert (hv[50:] == 0.0).all()
 
 
 def test_parkinson_and_garman_klass_on_hand_computed_bars() -> None:
     bars = make_bars([10.0] * 4, open_=[10.0] * 4, high=[10.0 * math.e**0.1] * 4, low=[10.0] * 4)
-    (parkinson,) = both_paths(Parkinson(3), bars)
-    (garman_klass,) = both_paths(GarmanKlass(3), bars)
+    (parkinson,) = batch_and_stream(Parkinson(3), bars, rtol=1e-12)
+    (garman_klass,) = batch_and_stream(GarmanKlass(3), bars, rtol=1e-12)
     assert parkinson[2] == pytest.approx(math.sqrt(0.01 / (4 * math.log(2))))
     assert garman_klass[2] == pytest.approx(math.sqrt(0.5 * 0.01))  # open = close: only the range term
     assert np.isnan(parkinson[:2]).all()
@@ -139,7 +108,7 @@ def test_parkinson_and_garman_klass_on_hand_computed_bars() -> None:
 
 def test_garman_klass_of_inconsistent_candles_is_zero_not_nan() -> None:
     bars = make_bars([12.0] * 3, open_=[8.0] * 3, high=[10.1] * 3, low=[10.0] * 3)  # body far outside the range
-    (garman_klass,) = both_paths(GarmanKlass(3), bars)
+    (garman_klass,) = batch_and_stream(GarmanKlass(3), bars, rtol=1e-12)
     assert garman_klass[2] == 0.0
 
 

@@ -70,34 +70,30 @@ class _VolumePriceTrendStreamer(Streamer):
 
 
 class VolumeRatio(FixedIndicator):
-    """``volume_ratio_<n>``: volume / its mean over the last ``n`` bars (this one included); 1 when the
-    window has no volume at all.
-
-    Indicators do not know the candle length, so the window is in bars: the default set uses 24, which
-    is 24 hours on 1h candles; ``VolumeRatio.over(timedelta(hours=24), timeframe)`` sizes it for another.
+    """``volume_ratio_<label>``: volume / its mean over the last ``window`` bars (this one included); 1 when
+    the window has no volume at all. ``label`` names the span (``24h``); it defaults to the bar count.
     """
 
-    def __init__(self, window: int = 24) -> None:
-        super().__init__(
-            [
-                FeatureSpec(
-                    f"volume_ratio_{window}",
-                    _GROUP,
-                    window - 1,
-                    f"volume / mean volume of {window} bars",
-                    {"window": window},
-                )
-            ]
-        )
+    def __init__(self, window: int = 24, *, label: str | None = None) -> None:
+        if window < 2:
+            raise ValueError(f"the volume-ratio window needs at least 2 bars, got {window}")
+        name = f"volume_ratio_{label or window}"
+        description = f"volume / mean volume of the last {window} bars" + (f" ({label})" if label else "")
+        super().__init__([FeatureSpec(name, _GROUP, window - 1, description, {"window": window})])
         self._window = window
 
     @classmethod
-    def over(cls, span: timedelta, timeframe: Timeframe) -> VolumeRatio:
-        """The ratio to the mean volume over ``span`` of ``timeframe`` candles (24 h of 5m candles: 288 bars)."""
-        bars, rest = divmod(int(span / timedelta(milliseconds=1)), timeframe.ms)
-        if rest or bars < 2:
-            raise ValueError(f"{span} is not a whole number (>= 2) of {timeframe} candles")
-        return cls(bars)
+    def over(cls, span: timedelta, timeframe: Timeframe | None) -> VolumeRatio:
+        """The ratio to the mean volume over ``span`` of ``timeframe`` candles (24 h of 5m candles: 288 bars).
+
+        A span shorter than two candles (24 h of daily or weekly candles) uses 2 candles; an unknown
+        timeframe is taken as 1h, so 24 h is 24 bars.
+        """
+        span_ms = int(span / timedelta(milliseconds=1))
+        bar_ms = timeframe.ms if timeframe is not None else Timeframe.H1.ms
+        hours = span_ms // 3_600_000
+        label = f"{hours}h" if span_ms % 3_600_000 == 0 else f"{span_ms // 60_000}m"
+        return cls(max(2, span_ms // bar_ms), label=label)
 
     def batch(self, bars: Bars) -> tuple[np.ndarray, ...]:
         volume = bars.volume
