@@ -109,3 +109,13 @@ def test_constant_prices_and_zero_volume_give_no_infinities() -> None:
     )
     values = compute_features(flat).to_numpy()
     assert not np.isinf(values).any()
+
+
+def test_windows_count_candles_across_a_gap() -> None:
+    """The documented behaviour: a gap is not special-cased; indicators continue with the next candle."""
+    candles = _candles(60)
+    gapped = pd.concat([candles.iloc[:30], candles.iloc[40:]])  # ten hours missing
+    features = compute_features(gapped)
+    closes = gapped["close"].to_numpy()
+    after_gap = 35  # the 36th candle present, five after the gap
+    assert features["sma_20"].iloc[after_gap] == pytest.approx(closes[after_gap - 19 : after_gap + 1].mean())
