@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trading_agent.config.errors import ConfigError, describe_validation_error
 from trading_agent.config.files import read_yaml_mapping
-from trading_agent.domain import Timeframe
+from trading_agent.domain import SizingMethod, Timeframe
 
 __all__ = [
     "Execution",
@@ -25,7 +25,6 @@ __all__ = [
     "ProfileInfo",
     "RiskManagement",
     "SignalFilters",
-    "SizingMethod",
     "TradingHours",
     "TradingRules",
     "available_profiles",
@@ -35,14 +34,6 @@ __all__ = [
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SizingMethod(StrEnum):
-    """How position size is chosen."""
-
-    KELLY_CRITERION = "kelly_criterion"
-    FIXED_FRACTIONAL = "fixed_fractional"
-    VOLATILITY_ADJUSTED = "volatility_adjusted"
 
 
 class ExecutionOrderType(StrEnum):

@@ -32,6 +32,7 @@ __all__ = [
     "PositionSide",
     "Side",
     "Signal",
+    "SizingMethod",
     "Trade",
     "TradeId",
 ]
@@ -68,6 +69,14 @@ class PositionSide(StrEnum):
 
     LONG = "long"
     SHORT = "short"
+
+
+class SizingMethod(StrEnum):
+    """How a position's size is chosen (the trading rules and the risk manager share this vocabulary)."""
+
+    KELLY_CRITERION = "kelly_criterion"
+    FIXED_FRACTIONAL = "fixed_fractional"
+    VOLATILITY_ADJUSTED = "volatility_adjusted"
 
 
 class OrderType(StrEnum):

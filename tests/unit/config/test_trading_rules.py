@@ -5,8 +5,7 @@ import pytest
 
 from tests.testkit.services import REPO_ROOT
 from trading_agent.config import ConfigError, available_profiles, load_instruments, load_trading_rules
-from trading_agent.config.trading_rules import SizingMethod
-from trading_agent.domain import InstrumentId, Timeframe
+from trading_agent.domain import InstrumentId, SizingMethod, Timeframe
 
 CONFIG = REPO_ROOT / "config"
 
