@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from tests.testkit.services import postgres_database
+from tests.testkit.services import postgres_database, unavailable
 from trading_agent.storage import (
     MigrationError,
     create_database_engine,
@@ -162,7 +162,7 @@ def test_a_failing_create_extension_leaves_the_transaction_usable(empty_postgres
 def test_an_available_extension_is_created_in_the_savepoint(empty_postgres: Engine) -> None:
     with empty_postgres.connect() as connection:
         if not connection.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first():
-            pytest.skip("pg_trgm (contrib) is not installed on this server")
+            unavailable("pg_trgm (PostgreSQL contrib) is not installed on this server")
         assert try_create_extension(connection, "pg_trgm") is True
         assert connection.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first() is not None
 
