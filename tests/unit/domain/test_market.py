@@ -2,23 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from trading_agent.domain import Candle, DomainError, Instrument, InstrumentId, SeriesKey, Timeframe
-
-
-def _btcusd(**overrides: object) -> Instrument:
-    spec: dict[str, object] = {
-        "id": InstrumentId("delta_india", "BTCUSD"),
-        "contract_value": Decimal("0.001"),
-        "tick_size": Decimal("0.5"),
-        "min_size": 1,
-        "max_leverage": Decimal(200),
-        "maker_fee": Decimal("0.0002"),
-        "taker_fee": Decimal("0.0005"),
-        "initial_margin": Decimal("0.005"),
-        "maintenance_margin": Decimal("0.0025"),
-    }
-    spec.update(overrides)
-    return Instrument(**spec)  # type: ignore[arg-type]
+from tests.testkit.instruments import btcusd
+from trading_agent.domain import Candle, DomainError, InstrumentId, SeriesKey, Timeframe
 
 
 def test_candle_rejects_inconsistent_ohlc() -> None:
@@ -35,7 +20,7 @@ def test_candle_close_time() -> None:
 
 
 def test_instrument_rounds_to_tick_and_computes_notional() -> None:
-    btc = _btcusd()
+    btc = btcusd()
     assert btc.round_price(Decimal("60000.26")) == Decimal("60000.5")
     assert btc.round_price(Decimal("60000.24")) == Decimal("60000.0")
     assert btc.is_on_tick(Decimal("60000.5"))
@@ -53,7 +38,7 @@ def test_instrument_rounds_to_tick_and_computes_notional() -> None:
 )
 def test_instrument_rejects_bad_specs(field: str, value: object, message: str) -> None:
     with pytest.raises(DomainError, match=message):
-        _btcusd(**{field: value})
+        btcusd(**{field: value})
 
 
 def test_ids_and_series_keys_print_and_validate() -> None:

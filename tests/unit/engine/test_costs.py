@@ -5,20 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading_agent.domain import Candle, DomainError, Instrument, InstrumentId, Liquidity, Side
+from tests.testkit.instruments import btcusd
+from trading_agent.domain import Candle, DomainError, Liquidity, Side
 from trading_agent.engine.costs import FeeModel, SlippageModel, slipped_price
 
-BTCUSD = Instrument(
-    id=InstrumentId("delta_india", "BTCUSD"),
-    contract_value=Decimal("0.001"),
-    tick_size=Decimal("0.5"),
-    min_size=1,
-    max_leverage=Decimal(200),
-    maker_fee=Decimal("0.0002"),
-    taker_fee=Decimal("0.0005"),
-    initial_margin=Decimal("0.005"),
-    maintenance_margin=Decimal("0.0025"),
-)
+BTCUSD = btcusd()
 
 
 def _candle(high: float = 60_300.0, low: float = 59_700.0, volume: float = 100.0) -> Candle:

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.testkit.instruments import btcusd
 from trading_agent.domain import (
     Candle,
     DomainError,
-    Instrument,
     InstrumentId,
     Liquidity,
     OrderIntent,
@@ -18,17 +18,7 @@ from trading_agent.engine.costs import SlippageModel
 from trading_agent.engine.fills import FillDecision, FillReason, resolve_intrabar, simulate_fill
 
 ID = InstrumentId("delta_india", "BTCUSD")
-BTCUSD = Instrument(
-    id=ID,
-    contract_value=Decimal("0.001"),
-    tick_size=Decimal("0.5"),
-    min_size=1,
-    max_leverage=Decimal(200),
-    maker_fee=Decimal("0.0002"),
-    taker_fee=Decimal("0.0005"),
-    initial_margin=Decimal("0.005"),
-    maintenance_margin=Decimal("0.0025"),
-)
+BTCUSD = btcusd()
 TEN_BPS = SlippageModel(fixed_bps=10, impact_coefficient=0)  # 0.1% adverse, no impact
 CANDLE = Candle(ts=0, open=60_000.0, high=60_300.0, low=59_700.0, close=60_100.0, volume=100.0)
 

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading_agent.domain import FundingRate, Instrument, InstrumentId, PositionSide
+from tests.testkit.instruments import btcusd
+from trading_agent.domain import FundingRate, PositionSide
 from trading_agent.engine.funding import (
     FundingInputError,
     FundingSeries,
@@ -22,17 +23,7 @@ DAY_MS = 24 * HOUR_MS
 # 2024-06-30 00:00:00 UTC
 DAY0 = 1_719_705_600_000
 
-BTC = Instrument(
-    id=InstrumentId("delta_india", "BTCUSD"),
-    contract_value=D("0.001"),
-    tick_size=D("0.5"),
-    min_size=1,
-    max_leverage=D(200),
-    maker_fee=D("0.0002"),
-    taker_fee=D("0.0005"),
-    initial_margin=D("0.005"),
-    maintenance_margin=D("0.0025"),
-)
+BTC = btcusd()
 
 
 def test_long_pays_positive_rate_short_receives() -> None:

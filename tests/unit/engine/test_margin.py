@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading_agent.domain import Instrument, InstrumentId, PositionSide
+from tests.testkit.instruments import btcusd
+from trading_agent.domain import PositionSide
 from trading_agent.engine.margin import (
     LeverageTooHighError,
     MarginInputError,
@@ -27,23 +28,7 @@ LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 D = Decimal
 
 
-def _btcusd(**overrides: object) -> Instrument:
-    spec: dict[str, object] = {
-        "id": InstrumentId("delta_india", "BTCUSD"),
-        "contract_value": D("0.001"),
-        "tick_size": D("0.5"),
-        "min_size": 1,
-        "max_leverage": D(200),
-        "maker_fee": D("0.0002"),
-        "taker_fee": D("0.0005"),
-        "initial_margin": D("0.005"),
-        "maintenance_margin": D("0.0025"),
-    }
-    spec.update(overrides)
-    return Instrument(**spec)  # type: ignore[arg-type]
-
-
-BTC = _btcusd()
+BTC = btcusd()
 
 
 # --- hand-computed cases: 100 BTCUSD contracts (0.1 BTC) at 60,000 with 10x ---------------------
@@ -110,8 +95,8 @@ def test_round_to_tick_safe_direction() -> None:
 def test_leverage_checks() -> None:
     assert max_allowed_leverage(BTC) == D(200)
     # max_leverage configured above 1 / IM: the initial margin wins
-    assert max_allowed_leverage(_btcusd(max_leverage=D(500))) == D(200)
-    assert max_allowed_leverage(_btcusd(max_leverage=D(100))) == D(100)
+    assert max_allowed_leverage(btcusd(max_leverage=D(500))) == D(200)
+    assert max_allowed_leverage(btcusd(max_leverage=D(100))) == D(100)
     position_margin(1, D(60000), D(200), BTC)
     with pytest.raises(LeverageTooHighError, match="exceeds the maximum 200"):
         position_margin(1, D(60000), D("200.5"), BTC)

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.testkit.instruments import btcusd
 from trading_agent.domain import (
     Event,
     Fill,
-    Instrument,
     InstrumentId,
     Liquidity,
     OrderId,
@@ -33,17 +33,7 @@ from trading_agent.engine.positions import (
 D = Decimal
 BUY, SELL = Side.BUY, Side.SELL
 BTC_ID = InstrumentId("delta_india", "BTCUSD")
-BTC = Instrument(
-    id=BTC_ID,
-    contract_value=D("0.001"),
-    tick_size=D("0.5"),
-    min_size=1,
-    max_leverage=D(200),
-    maker_fee=D("0.0002"),
-    taker_fee=D("0.0005"),
-    initial_margin=D("0.005"),
-    maintenance_margin=D("0.0025"),
-)
+BTC = btcusd()
 LEV = D(10)
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.testkit.instruments import btcusd
 from trading_agent.domain.errors import DomainError
 from trading_agent.domain.market import Instrument, InstrumentId
 from trading_agent.domain.trading import OrderIntent, PortfolioState, Position, PositionSide, Side
@@ -19,16 +20,8 @@ from trading_agent.risk.sizing import SizingContext, SizingRules, contracts_for_
 BTC = InstrumentId("delta_india", "BTCUSD")
 ETH = InstrumentId("delta_india", "ETHUSD")
 # one contract = 0.001 BTC; at 50,000 USD that is 50 USD of notional
-INSTRUMENT = Instrument(
-    id=BTC,
-    contract_value=Decimal("0.001"),
-    tick_size=Decimal("0.5"),
-    min_size=2,
-    max_leverage=Decimal(100),
-    maker_fee=Decimal("0.0002"),
-    taker_fee=Decimal("0.0005"),
-    initial_margin=Decimal("0.01"),
-    maintenance_margin=Decimal("0.005"),
+INSTRUMENT = btcusd(
+    min_size=2, max_leverage=Decimal(100), initial_margin=Decimal("0.01"), maintenance_margin=Decimal("0.005")
 )
 PRICE = Decimal(50_000)
 NOW = 1_700_000_000_000

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.testkit.instruments import btcusd
 from trading_agent.domain import SizingMethod
 from trading_agent.domain.errors import DomainError
 from trading_agent.domain.market import Instrument, InstrumentId
@@ -25,17 +26,7 @@ from trading_agent.risk.sizing import (
 )
 
 BTC = InstrumentId("delta_india", "BTCUSD")
-INSTRUMENT = Instrument(
-    id=BTC,
-    contract_value=Decimal("0.001"),
-    tick_size=Decimal("0.5"),
-    min_size=1,
-    max_leverage=Decimal(100),
-    maker_fee=Decimal("0.0002"),
-    taker_fee=Decimal("0.0005"),
-    initial_margin=Decimal("0.01"),
-    maintenance_margin=Decimal("0.005"),
-)
+INSTRUMENT = btcusd(max_leverage=Decimal(100), initial_margin=Decimal("0.01"), maintenance_margin=Decimal("0.005"))
 WIDE = SizingRules(min_position_size=Decimal(0), max_position_size=Decimal(1_000_000))
 
 

@@ -1,0 +1,26 @@
+"""Instruments for tests: Delta Exchange India's BTCUSD perpetual (../shared/DELTA_EXCHANGE.md section 7)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from trading_agent.domain import Instrument, InstrumentId
+
+BTCUSD_ID = InstrumentId("delta_india", "BTCUSD")
+
+
+def btcusd(**overrides: Any) -> Instrument:
+    """BTCUSD: 0.001 BTC per contract, 0.5 tick, 200x, 0.02%/0.05% fees, 0.5%/0.25% margins; fields overridable."""
+    spec: dict[str, Any] = {
+        "id": BTCUSD_ID,
+        "contract_value": Decimal("0.001"),
+        "tick_size": Decimal("0.5"),
+        "min_size": 1,
+        "max_leverage": Decimal(200),
+        "maker_fee": Decimal("0.0002"),
+        "taker_fee": Decimal("0.0005"),
+        "initial_margin": Decimal("0.005"),
+        "maintenance_margin": Decimal("0.0025"),
+    }
+    return Instrument(**(spec | overrides))
