@@ -1,7 +1,9 @@
 """Events: immutable facts published on the bus after they are journaled.
 
-Every event carries ``event_id`` (a UUID4 string), ``ts_event`` (when it happened in the market
-or simulation, epoch ms UTC) and ``ts_init`` (when this process created the object, epoch ms UTC).
+Every event carries ``event_id`` (a unique string: a UUID4 by default; the engine gives its own
+events ids made of its session and a sequence number, so a replay writes an identical journal),
+``ts_event`` (when it happened in the market or simulation, epoch ms UTC) and ``ts_init`` (when the
+object was created by the producer's clock, epoch ms UTC: market time in a backtest or replay).
 """
 
 from __future__ import annotations
@@ -12,7 +14,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from trading_agent.domain.market import Candle, FundingRate, InstrumentId, SeriesKey
-from trading_agent.domain.trading import Fill, Order, OrderIntent, PortfolioState, Position, Signal, Trade
+from trading_agent.domain.trading import (
+    Fill,
+    InstrumentMark,
+    Order,
+    OrderIntent,
+    PortfolioState,
+    Position,
+    Signal,
+    Trade,
+)
 
 __all__ = [
     "CandleClosed",
@@ -23,7 +34,9 @@ __all__ = [
     "FeedGapBackfilled",
     "FundingApplied",
     "OrderAccepted",
+    "OrderAmended",
     "OrderCanceled",
+    "OrderFillRefused",
     "OrderFilled",
     "OrderRejected",
     "OrderSubmitted",
@@ -123,6 +136,23 @@ class OrderCanceled(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAmended(Event):
+    """An open order's size or prices changed (a person's amend, a trailing stop, a triggered stop-limit)."""
+
+    order: Order
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFillRefused(Event):
+    """A fill was refused (slippage over the limit, not enough margin); ``attempt`` counts from 1."""
+
+    order: Order
+    reason: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFilled(Event):
     """An order was filled, wholly or partly."""
 
@@ -185,6 +215,12 @@ class CircuitBreakerReset(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EquitySnapshotTaken(Event):
-    """A periodic snapshot of the account."""
+    """A snapshot of the account and the marks it was valued at.
+
+    The engine writes one with every committed step: it is the journal's resume point (which
+    candle each instrument reached) and holds what depends on prices rather than on events
+    (peak and day-start equity).
+    """
 
     state: PortfolioState
+    marks: tuple[InstrumentMark, ...] = ()

@@ -21,10 +21,12 @@ __all__ = [
     "ClientOrderId",
     "Direction",
     "Fill",
+    "InstrumentMark",
     "Liquidity",
     "Order",
     "OrderId",
     "OrderIntent",
+    "OrderRole",
     "OrderStatus",
     "OrderType",
     "PortfolioState",
@@ -88,6 +90,24 @@ class OrderType(StrEnum):
     STOP_LIMIT = "stop_limit"
 
 
+class OrderRole(StrEnum):
+    """Why an order exists; a closed ``Trade``'s ``exit_reason`` is the role of the order that closed it."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    TIME_EXIT = "time_exit"
+    LIQUIDATION = "liquidation"
+    FLATTEN = "flatten"
+
+    @property
+    def is_protective(self) -> bool:
+        """Whether the engine itself places and manages orders of this role (brackets, exits)."""
+        return self not in (OrderRole.ENTRY, OrderRole.EXIT)
+
+
 class OrderStatus(StrEnum):
     """Lifecycle states of an order."""
 
@@ -142,7 +162,13 @@ class Signal:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderIntent:
-    """What the agent asks the engine to do; the risk manager approves or rejects it."""
+    """What the agent asks the engine to do; the risk manager approves or rejects it.
+
+    Exits of an entry: absolute ``stop_loss``/``take_profit`` prices, or ``stop_distance`` (a price
+    distance known at decision time, e.g. 2 x ATR) from which the engine places the stop-loss and
+    the take-profit around the actual fill price. ``signal`` is the opinion that motivated the
+    intent (its confidence is checked against the minimum; ``None`` for a person's order).
+    """
 
     instrument: InstrumentId
     side: Side
@@ -155,6 +181,9 @@ class OrderIntent:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     leverage: Decimal = Decimal(1)
+    stop_distance: Decimal | None = None
+    role: OrderRole = OrderRole.ENTRY
+    signal: Signal | None = None
 
     def __post_init__(self) -> None:
         if self.contracts <= 0:
@@ -165,12 +194,12 @@ class OrderIntent:
             raise DomainError(f"{self.order_type} order: limit_price is {'required' if needs_limit else 'not allowed'}")
         if needs_stop != (self.stop_price is not None):
             raise DomainError(f"{self.order_type} order: stop_price is {'required' if needs_stop else 'not allowed'}")
-        for name in ("limit_price", "stop_price", "stop_loss", "take_profit"):
+        for name in ("limit_price", "stop_price", "stop_loss", "take_profit", "stop_distance"):
             value = getattr(self, name)
             if value is not None and not (value.is_finite() and value > 0):
                 raise DomainError(f"{name} must be a positive finite price, got {value}")
-        if self.leverage <= 0:
-            raise DomainError(f"leverage must be positive, got {self.leverage}")
+        if not (self.leverage.is_finite() and self.leverage > 0):
+            raise DomainError(f"leverage must be positive and finite, got {self.leverage}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,7 +301,13 @@ class Trade:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PortfolioState:
-    """A snapshot of the account that the risk manager judges intents against."""
+    """A snapshot of the account that the risk manager judges intents against.
+
+    The books keep fees and funding apart: ``cash`` is the deposit plus realised PnL before fees
+    and funding, ``fees`` and ``funding`` are what was paid (negative when received), so
+    ``equity = cash + unrealized_pnl - fees - funding``. ``trades_today`` and ``last_trade_ts``
+    count entries (fills that add exposure).
+    """
 
     ts: int
     cash: Decimal
@@ -285,6 +320,8 @@ class PortfolioState:
     consecutive_losses: int = 0
     trades_today: int = 0
     last_trade_ts: int | None = None
+    fees: Decimal = Decimal(0)
+    funding: Decimal = Decimal(0)
 
     @property
     def drawdown(self) -> Decimal:
@@ -299,3 +336,14 @@ class PortfolioState:
         if self.day_start_equity <= 0:
             return Decimal(0)
         return (self.equity - self.day_start_equity) / self.day_start_equity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentMark:
+    """The last candle the engine processed on one instrument: its open time, its close (the mark
+    price) and the relative volatility given with it (which prices the slippage of the next fills)."""
+
+    instrument: InstrumentId
+    candle_ts: int
+    price: Decimal
+    volatility: float | None = None

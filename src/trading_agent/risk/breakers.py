@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from trading_agent.domain.events import CircuitBreakerReset, CircuitBreakerTripped
 from trading_agent.domain.trading import PortfolioState
@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _MS_PER_DAY = 86_400_000
+_E = TypeVar("_E", CircuitBreakerReset, CircuitBreakerTripped, CircuitBreakerReset | CircuitBreakerTripped)
 _SNAPSHOT_VERSION = 1
 
 
@@ -225,7 +226,8 @@ class BreakerBoard:
     """The breakers and which of them are tripped.
 
     Call ``auto_reset`` then ``evaluate`` on each observation (``update`` does both). Journal the
-    events they return; persist ``snapshot()`` so a restart keeps tripped breakers tripped.
+    events they return; persist ``snapshot()``, or replay the journaled events with ``apply``, so a
+    restart keeps tripped breakers tripped. ``check`` says what ``update`` would do without doing it.
     """
 
     def __init__(self, breakers: Sequence[CircuitBreaker], *, flatten_on_trip: bool = False) -> None:
@@ -256,32 +258,42 @@ class BreakerBoard:
         """False while any breaker is tripped."""
         return not self._tripped
 
+    def check(self, observation: Observation, now_ms: int) -> list[CircuitBreakerReset | CircuitBreakerTripped]:
+        """What ``update`` would do, without doing it: the resets, then the trips of what is left untripped."""
+        resets = self._resets(observation, now_ms)
+        untripped = set(self._breakers) - (set(self._tripped) - {event.breaker for event in resets})
+        events: list[CircuitBreakerReset | CircuitBreakerTripped] = list(resets)
+        events.extend(self._trips(observation, now_ms, untripped))
+        return events
+
+    def apply(self, event: CircuitBreakerReset | CircuitBreakerTripped) -> None:
+        """Record one trip or reset: how ``update`` changes the board, and how a journal is replayed.
+
+        Tripping a tripped breaker, resetting an untripped one or naming an unknown one raises.
+        """
+        if event.breaker not in self._breakers:
+            raise RiskError(f"unknown breaker {event.breaker!r}; known: {', '.join(self._breakers)}")
+        if isinstance(event, CircuitBreakerTripped):
+            if event.breaker in self._tripped:
+                raise RiskError(f"breaker {event.breaker!r} is already tripped")
+            self._tripped[event.breaker] = _Trip(event.ts_event, event.reason)
+            return
+        if event.breaker not in self._tripped:
+            raise RiskError(f"breaker {event.breaker!r} is not tripped")
+        del self._tripped[event.breaker]
+
     def evaluate(self, observation: Observation, now_ms: int) -> list[CircuitBreakerTripped]:
         """Trip every untripped breaker whose condition holds; return only these new trips."""
-        events: list[CircuitBreakerTripped] = []
-        for name, breaker in self._breakers.items():
-            if name in self._tripped:
-                continue
-            reason = breaker.check(observation)
-            if reason is not None:
-                self._tripped[name] = _Trip(now_ms, reason)
-                events.append(CircuitBreakerTripped(ts_event=now_ms, breaker=name, reason=reason))
-        return events
+        untripped = set(self._breakers) - set(self._tripped)
+        return self._apply_all(self._trips(observation, now_ms, untripped))
 
     def auto_reset(self, observation: Observation, now_ms: int) -> list[CircuitBreakerReset]:
         """Reset every tripped breaker whose own reset condition now holds."""
-        events: list[CircuitBreakerReset] = []
-        for name, trip in list(self._tripped.items()):
-            reason = self._breakers[name].cleared(observation, trip.ts, now_ms)
-            if reason is not None:
-                del self._tripped[name]
-                events.append(CircuitBreakerReset(ts_event=now_ms, breaker=name, reason=reason))
-        return events
+        return self._apply_all(self._resets(observation, now_ms))
 
     def update(self, observation: Observation, now_ms: int) -> list[CircuitBreakerReset | CircuitBreakerTripped]:
-        """``auto_reset`` then ``evaluate``, in that order."""
-        resets: list[CircuitBreakerReset | CircuitBreakerTripped] = list(self.auto_reset(observation, now_ms))
-        return resets + list(self.evaluate(observation, now_ms))
+        """``auto_reset`` then ``evaluate``, in that order (``check`` applied)."""
+        return self._apply_all(self.check(observation, now_ms))
 
     def reset(self, name: str, reason: str, now_ms: int) -> CircuitBreakerReset:
         """Reset one tripped breaker by hand; unknown or untripped names raise ``DomainError``."""
@@ -289,8 +301,28 @@ class BreakerBoard:
             raise RiskError(f"unknown breaker {name!r}; known: {', '.join(self._breakers)}")
         if name not in self._tripped:
             raise RiskError(f"breaker {name!r} is not tripped")
-        del self._tripped[name]
-        return CircuitBreakerReset(ts_event=now_ms, breaker=name, reason=reason)
+        event = CircuitBreakerReset(ts_event=now_ms, breaker=name, reason=reason)
+        self.apply(event)
+        return event
+
+    def _trips(self, observation: Observation, now_ms: int, untripped: set[str]) -> list[CircuitBreakerTripped]:
+        events: list[CircuitBreakerTripped] = []
+        for name, breaker in self._breakers.items():
+            if name in untripped and (reason := breaker.check(observation)) is not None:
+                events.append(CircuitBreakerTripped(ts_event=now_ms, breaker=name, reason=reason))
+        return events
+
+    def _resets(self, observation: Observation, now_ms: int) -> list[CircuitBreakerReset]:
+        events: list[CircuitBreakerReset] = []
+        for name, trip in self._tripped.items():
+            if (reason := self._breakers[name].cleared(observation, trip.ts, now_ms)) is not None:
+                events.append(CircuitBreakerReset(ts_event=now_ms, breaker=name, reason=reason))
+        return events
+
+    def _apply_all(self, events: list[_E]) -> list[_E]:
+        for event in events:
+            self.apply(event)
+        return events
 
     def snapshot(self) -> dict[str, Any]:
         """The tripped state as JSON-serialisable data."""

@@ -12,11 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading_agent.domain.market import Instrument
+from trading_agent.domain.market import Instrument, InstrumentId
 from trading_agent.domain.trading import OrderIntent, PortfolioState, PositionSide
 from trading_agent.risk.errors import RiskError
 
-__all__ = ["ENTRY_LIMITS", "INPUT_CHECKS", "RiskDecision", "RiskLimits"]
+__all__ = ["ENTRY_LIMITS", "INPUT_CHECKS", "RiskDecision", "RiskLimits", "shrinks_position", "signed_contracts"]
+
+
+def signed_contracts(state: PortfolioState, instrument: InstrumentId) -> int:
+    """Contracts held on ``instrument``: positive long, negative short, 0 flat."""
+    for position in state.positions:
+        if position.instrument == instrument:
+            return position.contracts if position.side is PositionSide.LONG else -position.contracts
+    return 0
+
+
+def shrinks_position(intent: OrderIntent, state: PortfolioState) -> bool:
+    """Whether ``intent`` trades against the position on its instrument without exceeding it."""
+    held = signed_contracts(state, intent.instrument)
+    return held * intent.side.sign < 0 and intent.contracts <= abs(held)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,16 +138,11 @@ class _Case:
     @property
     def current_contracts(self) -> int:
         """Signed contracts held on the intent's instrument (+ long, - short)."""
-        for position in self.state.positions:
-            if position.instrument == self.intent.instrument:
-                return position.contracts if position.side is PositionSide.LONG else -position.contracts
-        return 0
+        return signed_contracts(self.state, self.intent.instrument)
 
     @property
     def shrinks_position(self) -> bool:
-        held = self.current_contracts
-        opposite = held * self.intent.side.sign < 0
-        return opposite and self.intent.contracts <= abs(held)
+        return shrinks_position(self.intent, self.state)
 
 
 _Check = Callable[[_Case], str | None]
