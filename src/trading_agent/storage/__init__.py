@@ -13,6 +13,7 @@ from trading_agent.storage.errors import (
     MigrationError,
     StorageError,
 )
+from trading_agent.storage.event_codec import decode_event, encode_event
 from trading_agent.storage.journal import SqlJournal, journal_rows
 from trading_agent.storage.schema import current_revision, downgrade, head_revision, migrate
 
@@ -26,7 +27,9 @@ __all__ = [
     "StorageError",
     "create_database_engine",
     "current_revision",
+    "decode_event",
     "downgrade",
+    "encode_event",
     "head_revision",
     "journal_rows",
     "mask_password",

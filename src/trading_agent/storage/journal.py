@@ -1,22 +1,22 @@
-"""The trading journal: every domain event that changes the account, as rows.
+"""The trading journal: every domain event, as the canonical stream and as queryable rows.
 
-:func:`journal_rows` maps an event to the rows that record it (``OrderFilled`` is both an order
-snapshot and a fill); :class:`SqlJournal` appends events in one transaction. Events that are not
-journaled here: ``CandleClosed`` (the candle goes to the candle store) and ``FeedGapBackfilled``
-(an operational fact for logs and metrics; the backfilled candles are in the candle store).
-Nested domain values in JSON columns (a risk event's intent, a snapshot's positions) keep decimals
-as strings, so they stay exact.
+:class:`SqlJournal` appends a batch of events in one transaction, twice over: each event as one
+``events`` row (its whole value as a JSON document, see :mod:`trading_agent.storage.event_codec`),
+which :meth:`SqlJournal.read` gives back in order to rebuild the engine after a crash; and the
+projection rows of :func:`journal_rows`, one table per kind of fact (``OrderFilled`` is both an
+order snapshot and a fill) for reports and queries. Events without projection rows:
+``CandleClosed`` (the candle goes to the candle store) and ``FeedGapBackfilled`` (an operational
+fact for logs and metrics; the backfilled candles are in the candle store). Nested domain values
+in JSON columns (a risk event's intent, a snapshot's positions) keep decimals as strings, so they
+stay exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import fields, is_dataclass
-from decimal import Decimal
-from enum import Enum
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -30,8 +30,10 @@ from trading_agent.domain import (
     FundingApplied,
     Order,
     OrderAccepted,
+    OrderAmended,
     OrderCanceled,
     OrderFilled,
+    OrderFillRefused,
     OrderRejected,
     OrderSubmitted,
     PositionChanged,
@@ -45,9 +47,11 @@ from trading_agent.domain import (
 )
 from trading_agent.storage.engine import mask_password
 from trading_agent.storage.errors import StorageError
+from trading_agent.storage.event_codec import decode_event, encode_event, to_json
 from trading_agent.storage.schema import migrate
 from trading_agent.storage.tables import (
     EquitySnapshotRow,
+    EventRow,
     FillRow,
     FundingPaymentRow,
     JournalRow,
@@ -58,22 +62,10 @@ from trading_agent.storage.tables import (
     TradeRow,
 )
 
-__all__ = ["SqlJournal", "journal_rows", "to_json"]
+__all__ = ["SqlJournal", "journal_rows"]
 
-
-def to_json(value: Any) -> Any:
-    """``value`` as JSON-ready data: dataclasses become objects, decimals strings, enums their values."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return {field.name: to_json(getattr(value, field.name)) for field in fields(value)}
-    if isinstance(value, Mapping):
-        return {str(name): to_json(item) for name, item in value.items()}
-    if isinstance(value, tuple | list):
-        return [to_json(item) for item in value]
-    return value
+_MAX_SESSION_LENGTH = 24  # EventRow.session
+_READ_PAGE_SIZE = 1000
 
 
 def _identity(event: Event) -> dict[str, Any]:
@@ -89,6 +81,7 @@ def _order_row(event: Event, order: Order, event_type: str, reason: str | None =
         client_order_id=intent.client_order_id,
         exchange=intent.instrument.venue,
         symbol=intent.instrument.symbol,
+        role=intent.role.value,
         side=intent.side.value,
         order_type=intent.order_type.value,
         contracts=intent.contracts,
@@ -186,6 +179,10 @@ def journal_rows(event: Event) -> list[JournalRow]:
             return [_order_row(event, order, "rejected", reason)]
         case OrderCanceled(order=order, reason=reason):
             return [_order_row(event, order, "canceled", reason)]
+        case OrderAmended(order=order, reason=reason):
+            return [_order_row(event, order, "amended", reason)]
+        case OrderFillRefused(order=order, reason=reason):
+            return [_order_row(event, order, "fill_refused", reason)]
         case OrderFilled(order=order, fill=fill):
             return [
                 _order_row(event, order, "filled"),
@@ -237,7 +234,7 @@ def journal_rows(event: Event) -> list[JournalRow]:
                     amount=amount,
                 )
             ]
-        case EquitySnapshotTaken(state=state):
+        case EquitySnapshotTaken(state=state, marks=marks):
             return [
                 EquitySnapshotRow(
                     **_identity(event),
@@ -252,6 +249,9 @@ def journal_rows(event: Event) -> list[JournalRow]:
                     trades_today=state.trades_today,
                     last_trade_ts=state.last_trade_ts,
                     positions=to_json(state.positions),
+                    fees=state.fees,
+                    funding=state.funding,
+                    marks=to_json(marks),
                 )
             ]
         case CandleClosed() | FeedGapBackfilled():
@@ -259,22 +259,79 @@ def journal_rows(event: Event) -> list[JournalRow]:
     raise TypeError(f"no journal mapping for {type(event).__name__}")
 
 
-class SqlJournal:
-    """Appends domain events to the journal tables. Opening it migrates the database."""
+def _event_row(session: str, event: Event) -> EventRow:
+    event_type, payload = encode_event(event)
+    return EventRow(
+        session=session,
+        event_id=event.event_id,
+        event_type=event_type,
+        ts_event=event.ts_event,
+        ts_init=event.ts_init,
+        payload=payload,
+    )
 
-    def __init__(self, engine: Engine) -> None:
+
+class SqlJournal:
+    """The journal of one engine session on a database. Opening it migrates the database.
+
+    Several sessions (``session``: 1-24 characters, the engine's session name) can share one
+    database; each reads back only its own events. A session has one writer at a time.
+    """
+
+    def __init__(self, engine: Engine, session: str = "default") -> None:
+        if not session or len(session) > _MAX_SESSION_LENGTH:
+            raise StorageError(f"journal session must be 1-{_MAX_SESSION_LENGTH} characters, got {session!r}")
         migrate(engine)
         self._engine = engine
+        self._session = session
 
     def append(self, events: Iterable[Event]) -> int:
-        """Journal ``events`` in one transaction; the rows written.
+        """Journal ``events`` in one transaction, in the given order; the number of events appended.
 
         A repeated ``event_id`` (or fill ``trade_id``) raises :class:`StorageError` and writes nothing.
         """
-        rows = [row for event in events for row in journal_rows(event)]
+        batch = list(events)
+        rows = [row for event in batch for row in journal_rows(event)]
+        stream = [_event_row(self._session, event) for event in batch]
         try:
             with Session(self._engine) as session, session.begin():
                 session.add_all(rows)
+                # One flush per mapper, in the order added: the stream's seq follows the batch order.
+                session.add_all(stream)
         except SQLAlchemyError as exc:
-            raise StorageError(f"journal append failed on {mask_password(self._engine.url)!r}: {exc}") from exc
-        return len(rows)
+            raise StorageError(f"journal append failed on {self._where()}: {exc}") from exc
+        return len(batch)
+
+    def read(self) -> Iterator[Event]:
+        """This session's events in the order they were appended, each equal to the one appended.
+
+        Reads page by page, so memory stays bounded however long the session; a stored event that
+        no longer decodes raises :class:`StorageError` naming its type and field.
+        """
+        after = 0
+        while True:
+            page = self._read_page(after)
+            for seq, event_type, payload in page:
+                try:
+                    yield decode_event(event_type, payload)
+                except StorageError as exc:
+                    raise StorageError(f"journal event {seq} of session {self._session!r}: {exc}") from exc
+            if len(page) < _READ_PAGE_SIZE:
+                return
+            after = page[-1][0]
+
+    def _read_page(self, after: int) -> list[tuple[int, str, dict[str, Any]]]:
+        query = (
+            select(EventRow.seq, EventRow.event_type, EventRow.payload)
+            .where(EventRow.session == self._session, EventRow.seq > after)
+            .order_by(EventRow.seq)
+            .limit(_READ_PAGE_SIZE)
+        )
+        try:
+            with self._engine.connect() as connection:
+                return [(row.seq, row.event_type, row.payload) for row in connection.execute(query)]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"journal read failed on {self._where()}: {exc}") from exc
+
+    def _where(self) -> str:
+        return f"{mask_password(self._engine.url)!r} (session {self._session!r})"

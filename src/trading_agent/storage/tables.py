@@ -8,11 +8,14 @@ Two families of tables:
   series is stored contiguously in time order, a range load is one ordered scan, and there is no
   second B-tree (rowid table + PK index) to write on import. CHECK constraints keep impossible
   candles (non-positive price, negative volume) out whatever the writer.
-- **The journal** (everything else): append-only facts, one row per domain event, each with the
-  event's unique ``event_id``, ``ts_event`` and ``ts_init`` (epoch ms UTC). Snapshot tables
-  (``orders``, ``positions``) hold the state carried by each event, so the latest row per order
-  or instrument is the current state. Money is exact (:class:`ExactDecimal`), sizes are whole
-  contracts, enums are stored as their string values.
+- **The journal** (everything else): append-only facts. ``events`` is the canonical stream: every
+  event of every session in append order (``seq``), as the JSON document
+  :mod:`trading_agent.storage.event_codec` reads back into the identical event; the engine is
+  rebuilt from it. The projection tables beside it hold one row per domain event in queryable
+  columns, each with the event's unique ``event_id``, ``ts_event`` and ``ts_init`` (epoch ms
+  UTC). Snapshot tables (``orders``, ``positions``) hold the state carried by each event, so the
+  latest row per order or instrument is the current state. Money is exact (:class:`ExactDecimal`),
+  sizes are whole contracts, enums are stored as their string values.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
-from sqlalchemy import BigInteger, CheckConstraint, Double, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Double, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from trading_agent.storage.columns import JSON_DOCUMENT, ExactDecimal, key_string
@@ -29,6 +32,7 @@ __all__ = [
     "Base",
     "CandleRow",
     "EquitySnapshotRow",
+    "EventRow",
     "FillRow",
     "FundingPaymentRow",
     "FundingRateRow",
@@ -49,6 +53,7 @@ NAMING_CONVENTION = {
 }
 
 EpochMs = Annotated[int, mapped_column(BigInteger)]
+SurrogateKey = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
 Venue = Annotated[str, mapped_column(key_string(64))]
 Symbol = Annotated[str, mapped_column(key_string(64))]
 Label = Annotated[str, mapped_column(String(32))]
@@ -95,12 +100,32 @@ class FundingRateRow(Base):
     funding_rate: Mapped[float]
 
 
+class EventRow(Base):
+    """One event of the canonical stream: ``payload`` is the whole event as a JSON document.
+
+    ``seq`` orders the stream (across sessions; a session reads its own events in ``seq`` order
+    through the ``(session, seq)`` index). ``event_id``, ``ts_event`` and ``ts_init`` repeat the
+    payload's values for queries.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_session_seq", "session", "seq"),)
+
+    seq: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    session: Mapped[str] = mapped_column(String(24))
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    ts_event: Mapped[EpochMs]
+    ts_init: Mapped[EpochMs]
+    payload: Mapped[JsonObject]
+
+
 class JournalRow(Base):
     """Columns every journal row has: a surrogate id and the event's identity and times."""
 
     __abstract__ = True
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, sort_order=-4)
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, sort_order=-4)
     event_id: Mapped[str] = mapped_column(String(64), unique=True, sort_order=-3)
     ts_event: Mapped[EpochMs] = mapped_column(index=True, sort_order=-2)
     ts_init: Mapped[EpochMs] = mapped_column(sort_order=-1)
@@ -141,11 +166,17 @@ class RiskEventRow(JournalRow):
 
 
 class OrderRow(JournalRow):
-    """An order as it stood after ``event_type`` (submitted, accepted, rejected, canceled, filled)."""
+    """An order as it stood after ``event_type``.
+
+    ``event_type`` is submitted, accepted, rejected, canceled, amended, fill_refused or filled;
+    ``role`` is why the order exists (entry, stop_loss, ...; rows written before it was recorded
+    say entry).
+    """
 
     __tablename__ = "orders"
 
     event_type: Mapped[Label]
+    role: Mapped[Label] = mapped_column(server_default="entry")
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     client_order_id: Mapped[str | None] = mapped_column(String(64))
     exchange: Mapped[Venue]
@@ -244,7 +275,11 @@ class FundingPaymentRow(JournalRow):
 
 
 class EquitySnapshotRow(JournalRow):
-    """``EquitySnapshotTaken``: the account, with its open positions as JSON."""
+    """``EquitySnapshotTaken``: the account, with its open positions and its marks as JSON.
+
+    ``fees`` and ``funding`` are what the account paid so far; ``marks`` the last candle and close
+    of each instrument (rows written before they were recorded say 0 and ``[]``).
+    """
 
     __tablename__ = "equity_snapshots"
 
@@ -259,3 +294,6 @@ class EquitySnapshotRow(JournalRow):
     trades_today: Mapped[int]
     last_trade_ts: Mapped[int | None] = mapped_column(BigInteger)
     positions: Mapped[list[dict[str, Any]]] = mapped_column(JSON_DOCUMENT)
+    fees: Mapped[Decimal] = mapped_column(server_default="0")
+    funding: Mapped[Decimal] = mapped_column(server_default="0")
+    marks: Mapped[list[dict[str, Any]]] = mapped_column(JSON_DOCUMENT, server_default="[]")

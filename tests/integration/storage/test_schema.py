@@ -34,6 +34,7 @@ EVERY_TABLE = {
     "trades",
     "funding_payments",
     "equity_snapshots",
+    "events",
 }
 
 
