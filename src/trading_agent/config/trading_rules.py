@@ -20,6 +20,7 @@ from trading_agent.domain import SizingMethod, Timeframe
 __all__ = [
     "Execution",
     "ExecutionOrderType",
+    "ExitStopMethod",
     "Exits",
     "PositionSizing",
     "ProfileInfo",
@@ -84,11 +85,27 @@ class RiskManagement(_Section):
     rapid_fire_window_s: int = Field(default=3600, ge=1)
 
 
-class Exits(_Section):
-    """Dynamic exits: trailing stop and time-based exit (ATR stop and take profit are in risk_management)."""
+class ExitStopMethod(StrEnum):
+    """How the stop-loss distance is measured (the engine's ``StopMethod``, by value)."""
 
+    ATR = "atr"
+    VOLATILITY = "volatility"
+
+
+class Exits(_Section):
+    """Dynamic exits: stop method, take profit, trailing stop and time-based exit.
+
+    The ATR multiplier and the take-profit risk/reward live in ``risk_management``. The volatility
+    stop is ``volatility_stop_multiplier`` x the per-candle standard deviation of returns x price.
+    """
+
+    stop_method: ExitStopMethod = ExitStopMethod.ATR
+    volatility_stop_multiplier: float = Field(default=2.0, gt=0, le=20)
+    take_profit_enabled: bool = True
+    trailing_enabled: bool = True
     trailing_activation_percent: float = Field(default=2.0, gt=0, le=100)
-    trailing_percent: float = Field(default=1.0, gt=0, le=100)
+    trailing_percent: float = Field(default=1.0, gt=0, lt=100, description="a 100% trail would put a long's stop at 0")
+    time_exit_enabled: bool = True
     max_holding_period_s: int = Field(default=24 * 3600, ge=60)
 
 

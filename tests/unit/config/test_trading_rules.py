@@ -5,6 +5,7 @@ import pytest
 
 from tests.testkit.services import REPO_ROOT
 from trading_agent.config import ConfigError, available_profiles, load_instruments, load_trading_rules
+from trading_agent.config.trading_rules import ExitStopMethod
 from trading_agent.domain import InstrumentId, SizingMethod, Timeframe
 
 CONFIG = REPO_ROOT / "config"
@@ -30,6 +31,27 @@ def test_shipped_rules_match_the_blueprint_defaults() -> None:
     assert rules.signal_filters.min_confidence == 0.6
     assert rules.execution.max_retries == 3
     assert rules.trading_hours.enabled is False
+
+
+def test_shipped_exits_use_an_atr_stop_with_every_exit_enabled() -> None:
+    exits = load_trading_rules(CONFIG).exits
+    assert exits.stop_method is ExitStopMethod.ATR
+    assert exits.volatility_stop_multiplier == 2.0
+    assert (exits.take_profit_enabled, exits.trailing_enabled, exits.time_exit_enabled) == (True, True, True)
+    assert (exits.trailing_activation_percent, exits.trailing_percent) == (2, 1)
+    assert exits.max_holding_period_s == 86400
+
+
+def test_a_profile_may_switch_the_stop_method_and_turn_exits_off(config_copy: Path) -> None:
+    (config_copy / "profiles" / "vol.yaml").write_text(
+        "exits:\n  stop_method: volatility\n  volatility_stop_multiplier: 3.5\n"
+        "  take_profit_enabled: false\n  trailing_enabled: false\n  time_exit_enabled: false\n"
+    )
+    exits = load_trading_rules(config_copy, "vol").exits
+    assert exits.stop_method is ExitStopMethod.VOLATILITY
+    assert exits.volatility_stop_multiplier == 3.5
+    assert not (exits.take_profit_enabled or exits.trailing_enabled or exits.time_exit_enabled)
+    assert exits.trailing_percent == 1  # inherited from the base rules
 
 
 def test_three_profiles_override_only_what_they_state() -> None:
@@ -65,6 +87,11 @@ def test_unknown_profile_lists_the_available_ones() -> None:
         ("execution:\n  order_typ: market\n", r"execution\.order_typ = 'market': unknown key"),
         ("trading_hours:\n  timezone: Mars/Olympus\n", r"trading_hours\.timezone .*unknown time zone"),
         ("position_sizing:\n  min_position_size: 5000\n", r"min_position_size \(5000\.0\) must not exceed"),
+        ("exits:\n  stop_method: chandelier\n", r"exits\.stop_method = 'chandelier': .*'atr' or 'volatility'"),
+        ("exits:\n  volatility_stop_multiplier: 0\n", r"exits\.volatility_stop_multiplier = 0: .*greater than 0"),
+        ("exits:\n  volatility_stop_multiplier: 25\n", r"volatility_stop_multiplier = 25: .*less than or equal to 20"),
+        ("exits:\n  trailing_percent: 100\n", r"exits\.trailing_percent = 100: .*less than 100"),
+        ("exits:\n  take_profit_enabled: maybe\n", r"exits\.take_profit_enabled = 'maybe': .*valid boolean"),
         ("- just\n- a list\n", r"top level must be a mapping"),
         ("position_sizing: [unclosed\n", r"not valid YAML"),
     ],

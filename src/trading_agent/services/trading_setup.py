@@ -1,0 +1,132 @@
+"""From the validated trading rules (``config/trading_rules.yaml`` + profile) to the engine's frozen values.
+
+The one place where the config's vocabulary meets the engine's and the risk manager's. Floats that
+become money or prices (USD sizes, the slippage guard) go through ``Decimal(repr(x))``, so
+``0.1`` becomes ``Decimal("0.1")``, not its binary expansion. Where the names differ:
+
+- ``ExitRules.atr_multiplier`` <- ``risk_management.stop_loss_atr_multiplier``,
+  ``ExitRules.risk_reward`` <- ``risk_management.take_profit_risk_reward``,
+  ``ExitRules.volatility_multiplier`` <- ``exits.volatility_stop_multiplier``;
+- ``RiskLimits.min_confidence`` <- ``signal_filters.min_confidence``;
+- ``FeeModel.charge_gst`` <- ``execution.charge_gst_on_fees``.
+
+Not in the rules, so left at the engine's defaults: the ``SlippageModel``, ``FeeModel``'s GST rate
+and precision, ``BreakerRules.flatten_on_trip``, ``EngineConfig.funding_anchor_ms`` and
+``default_funding_rate``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from trading_agent.config.trading_rules import TradingRules
+from trading_agent.domain import Timeframe
+from trading_agent.engine.config import EngineConfig, ExecutionRules
+from trading_agent.engine.costs import FeeModel, SlippageModel
+from trading_agent.engine.exits import ExitRules, StopMethod
+from trading_agent.risk.breakers import BreakerRules
+from trading_agent.risk.limits import RiskLimits
+from trading_agent.risk.sizing import SizingRules
+from trading_agent.services.errors import service_errors
+
+__all__ = ["engine_config", "sizing_rules"]
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+def _execution_rules(rules: TradingRules) -> ExecutionRules:
+    execution = rules.execution
+    return ExecutionRules(
+        max_slippage_percent=_decimal(execution.max_slippage_percent),
+        retry_failed_orders=execution.retry_failed_orders,
+        max_retries=execution.max_retries,
+    )
+
+
+def _exit_rules(rules: TradingRules) -> ExitRules:
+    exits, risk = rules.exits, rules.risk_management
+    return ExitRules(
+        stop_method=StopMethod(exits.stop_method.value),
+        atr_multiplier=risk.stop_loss_atr_multiplier,
+        volatility_multiplier=exits.volatility_stop_multiplier,
+        take_profit_enabled=exits.take_profit_enabled,
+        risk_reward=risk.take_profit_risk_reward,
+        trailing_enabled=exits.trailing_enabled,
+        trailing_activation_percent=exits.trailing_activation_percent,
+        trailing_percent=exits.trailing_percent,
+        time_exit_enabled=exits.time_exit_enabled,
+        max_holding_period_s=exits.max_holding_period_s,
+    )
+
+
+def _risk_limits(rules: TradingRules) -> RiskLimits:
+    risk = rules.risk_management
+    return RiskLimits(
+        max_position_fraction=risk.max_position_fraction,
+        max_daily_loss_percent=risk.max_daily_loss_percent,
+        max_drawdown_percent=risk.max_drawdown_percent,
+        max_consecutive_losses=risk.max_consecutive_losses,
+        max_leverage=risk.max_leverage,
+        min_confidence=rules.signal_filters.min_confidence,
+        max_trades_per_day=risk.max_trades_per_day,
+        min_time_between_trades_s=risk.min_time_between_trades_s,
+        max_correlation=risk.max_correlation,
+    )
+
+
+def _breaker_rules(rules: TradingRules) -> BreakerRules:
+    risk = rules.risk_management
+    return BreakerRules(
+        max_daily_loss_percent=risk.max_daily_loss_percent,
+        max_drawdown_percent=risk.max_drawdown_percent,
+        max_consecutive_losses=risk.max_consecutive_losses,
+        volatility_breaker_multiple=risk.volatility_breaker_multiple,
+        rapid_fire_max_trades=risk.rapid_fire_max_trades,
+        rapid_fire_window_s=risk.rapid_fire_window_s,
+    )
+
+
+def engine_config(
+    rules: TradingRules,
+    *,
+    timeframe: Timeframe,
+    session: str = "default",
+    initial_balance: Decimal = Decimal(10_000),
+) -> EngineConfig:
+    """The engine's configuration for ``rules`` at ``timeframe`` (the candle length it is fed).
+
+    Execution, fees, exits, pre-trade limits and circuit breakers all come from ``rules`` (see the
+    module docstring for the renamed fields); slippage uses the default ``SlippageModel``. A value
+    the engine refuses (a bad ``session`` or ``initial_balance``) raises ``ServiceError``.
+    """
+    with service_errors():
+        return EngineConfig(
+            session=session,
+            timeframe=timeframe,
+            initial_balance=initial_balance,
+            slippage=SlippageModel(),
+            fees=FeeModel(charge_gst=rules.execution.charge_gst_on_fees),
+            execution=_execution_rules(rules),
+            exits=_exit_rules(rules),
+            limits=_risk_limits(rules),
+            breakers=_breaker_rules(rules),
+        )
+
+
+def sizing_rules(rules: TradingRules) -> SizingRules:
+    """The position sizer's parameters from ``position_sizing`` (USD bounds as ``Decimal``)."""
+    sizing = rules.position_sizing
+    with service_errors():
+        return SizingRules(
+            method=sizing.method,
+            kelly_fraction=sizing.kelly_fraction,
+            kelly_cap=sizing.kelly_cap,
+            kelly_min_trades=sizing.kelly_min_trades,
+            risk_per_trade=sizing.risk_per_trade,
+            base_risk=sizing.base_risk,
+            volatility_cap=sizing.volatility_cap,
+            min_position_size=_decimal(sizing.min_position_size),
+            max_position_size=_decimal(sizing.max_position_size),
+        )
