@@ -284,10 +284,12 @@ def reduce_position(
     """Close ``closed`` of ``contracts`` at ``exit_price``: realised PnL and the pro-rata margin released.
 
     Closing more than is held is refused: a reversal is a full close followed by a new position.
+    ``margin`` may be zero or negative (funding can eat an isolated margin): it is released pro rata all the same.
     """
     _check_contracts(contracts)
     _check_contracts(closed, "closed")
-    _check_margin(margin)
+    if not margin.is_finite():
+        raise MarginInputError(f"margin must be finite, got {margin}")
     if closed > contracts:
         raise MarginInputError(f"cannot close {closed} contracts of a {contracts}-contract position")
     pnl = realized_pnl(side, closed, entry, exit_price, instrument)

@@ -1,9 +1,10 @@
 """The order state machine: an ``Order`` changes only by ``apply(order, event)``.
 
 Pure functions over frozen values. ``TRANSITIONS`` is the whole lifecycle: submitted ->
-accepted | rejected; accepted -> partially filled | filled | canceled; partially filled ->
-partially filled | filled | canceled; terminal states accept nothing. A fill is the kind
-``PARTIAL_FILL`` or ``FILL`` depending on whether it completes the order.
+accepted | rejected; accepted -> partially filled | filled | canceled | amended (still accepted);
+partially filled -> partially filled | filled | canceled | amended; terminal states accept
+nothing. A fill is the kind ``PARTIAL_FILL`` or ``FILL`` depending on whether it completes the
+order. An amend replaces the order's intent (size or prices), never below what is already filled.
 
 ``Order`` itself keeps no trade ids, so duplicate fills are refused against the ids the caller
 passes (``OrderState`` carries them for you). Idempotent client order ids belong to the engine.
@@ -20,6 +21,7 @@ from typing import TypeAlias
 from trading_agent.domain import (
     Order,
     OrderAccepted,
+    OrderAmended,
     OrderCanceled,
     OrderFilled,
     OrderRejected,
@@ -43,7 +45,7 @@ __all__ = [
     "event_kind",
 ]
 
-OrderEvent: TypeAlias = OrderSubmitted | OrderAccepted | OrderRejected | OrderCanceled | OrderFilled
+OrderEvent: TypeAlias = OrderSubmitted | OrderAccepted | OrderRejected | OrderCanceled | OrderFilled | OrderAmended
 
 
 class InvalidTransitionError(EngineError):
@@ -69,6 +71,7 @@ class OrderEventKind(StrEnum):
     ACCEPT = "accept"
     REJECT = "reject"
     CANCEL = "cancel"
+    AMEND = "amend"
     PARTIAL_FILL = "partial_fill"
     FILL = "fill"
 
@@ -82,9 +85,11 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderEventKind], OrderStatus] = MappingP
         (_S.ACCEPTED, _K.PARTIAL_FILL): _S.PARTIALLY_FILLED,
         (_S.ACCEPTED, _K.FILL): _S.FILLED,
         (_S.ACCEPTED, _K.CANCEL): _S.CANCELED,
+        (_S.ACCEPTED, _K.AMEND): _S.ACCEPTED,
         (_S.PARTIALLY_FILLED, _K.PARTIAL_FILL): _S.PARTIALLY_FILLED,
         (_S.PARTIALLY_FILLED, _K.FILL): _S.FILLED,
         (_S.PARTIALLY_FILLED, _K.CANCEL): _S.CANCELED,
+        (_S.PARTIALLY_FILLED, _K.AMEND): _S.PARTIALLY_FILLED,
     }
 )
 """Every legal ``(status, event kind) -> new status``; any pair not here is refused."""
@@ -101,6 +106,8 @@ def event_kind(order: Order, event: OrderEvent) -> OrderEventKind:
             return _K.REJECT
         case OrderCanceled():
             return _K.CANCEL
+        case OrderAmended():
+            return _K.AMEND
         case OrderFilled():
             return _K.FILL if event.fill.contracts >= order.remaining_contracts else _K.PARTIAL_FILL
 
@@ -120,6 +127,16 @@ def _check_fill(order: Order, event: OrderFilled, seen_trade_ids: frozenset[Trad
         raise OverfillError(
             f"order {order.id}: fill {fill.trade_id} of {fill.contracts} contracts exceeds the "
             f"{order.remaining_contracts} remaining"
+        )
+
+
+def _check_amend(order: Order, amended: Order) -> None:
+    old, new = order.intent, amended.intent
+    if (new.instrument, new.side, new.reduce_only) != (old.instrument, old.side, old.reduce_only):
+        raise FillMismatchError(f"order {order.id}: an amend may change only the size and the prices")
+    if new.contracts <= order.filled_contracts:
+        raise OverfillError(
+            f"order {order.id}: amended size {new.contracts} must exceed the {order.filled_contracts} already filled"
         )
 
 
@@ -155,6 +172,9 @@ def apply(order: Order, event: OrderEvent, *, seen_trade_ids: frozenset[TradeId]
             )
         case OrderRejected(reason=reason):
             return replace(order, status=status, ts_updated=event.ts_event, reject_reason=reason)
+        case OrderAmended(order=amended):
+            _check_amend(order, amended)
+            return replace(order, intent=amended.intent, status=status, ts_updated=event.ts_event)
         case _:
             return replace(order, status=status, ts_updated=event.ts_event)
 

@@ -85,7 +85,10 @@ def _side_of(side: Side) -> PositionSide:
     return PositionSide.LONG if side is Side.BUY else PositionSide.SHORT
 
 
-def _liquidation(position: Position, instrument: Instrument) -> Decimal:
+def _liquidation(position: Position, instrument: Instrument) -> Decimal | None:
+    """``None`` once funding has eaten the whole margin: such a position is liquidated at once."""
+    if position.margin <= 0:
+        return None
     return liquidation_price_for_margin(
         position.side, position.contracts, position.entry_price, position.margin, instrument
     )
@@ -255,12 +258,17 @@ def apply_fill(
     return flipped, (event, opened_event)
 
 
-def apply_funding(state: PositionState, amount: Decimal) -> PositionState:
+def apply_funding(state: PositionState, amount: Decimal, instrument: Instrument) -> PositionState:
     """Book a funding payment on the open position (positive ``amount`` = paid, negative = received).
 
-    Raises ``NoPositionError`` when flat. The margin is not changed here.
+    Isolated margin pays it: the position's margin shrinks by what is paid (grows by what is
+    received) and the liquidation price moves accordingly. A payment that leaves no margin leaves
+    ``liquidation_price`` ``None``: the engine must liquidate such a position at once. Raises
+    ``NoPositionError`` when flat.
     """
     if state.position is None:
         raise NoPositionError(f"funding of {amount} applied to the flat {state.instrument} position")
-    position = replace(state.position, funding=state.position.funding + amount)
+    margin = state.position.margin - amount
+    position = replace(state.position, funding=state.position.funding + amount, margin=margin)
+    position = replace(position, liquidation_price=_liquidation(position, instrument))
     return replace(state, position=position, funding=state.funding + amount)

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from decimal import Decimal
 from itertools import product
 
@@ -9,6 +10,7 @@ from trading_agent.domain import (
     Liquidity,
     Order,
     OrderAccepted,
+    OrderAmended,
     OrderCanceled,
     OrderFilled,
     OrderId,
@@ -74,6 +76,9 @@ def _event(kind: OrderEventKind, order: Order) -> OrderEvent:
             return OrderRejected(ts_event=9, order=order, reason="no margin")
         case K.CANCEL:
             return OrderCanceled(ts_event=9, order=order, reason="user")
+        case K.AMEND:
+            bigger = replace(order.intent, contracts=order.intent.contracts + 5)
+            return OrderAmended(ts_event=9, order=replace(order, intent=bigger), reason="user")
         case K.FILL:
             return OrderFilled(ts_event=9, order=order, fill=_fill(max(order.remaining_contracts, 1)))
         case K.PARTIAL_FILL:
@@ -92,6 +97,8 @@ EXPECTED = {
     (S.ACCEPTED, K.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.ACCEPTED, K.FILL): S.FILLED,
     (S.ACCEPTED, K.CANCEL): S.CANCELED,
+    (S.ACCEPTED, K.AMEND): S.ACCEPTED,
+    (S.PARTIALLY_FILLED, K.AMEND): S.PARTIALLY_FILLED,
     (S.PARTIALLY_FILLED, K.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.PARTIALLY_FILLED, K.FILL): S.FILLED,
     (S.PARTIALLY_FILLED, K.CANCEL): S.CANCELED,
@@ -194,3 +201,20 @@ def test_state_starts_from_a_submitted_event() -> None:
     assert state.order.status is S.SUBMITTED and state.trade_ids == frozenset()
     with pytest.raises(InvalidTransitionError):
         OrderState.submitted(OrderSubmitted(ts_event=1, order=_order(S.ACCEPTED)))
+
+
+def test_amend_replaces_size_and_prices_but_nothing_else() -> None:
+    order = _order(S.PARTIALLY_FILLED, filled=4)
+    bigger = replace(order.intent, contracts=20)
+    amended = apply(order, OrderAmended(ts_event=12, order=replace(order, intent=bigger), reason="user"))
+    assert (amended.intent.contracts, amended.filled_contracts, amended.status, amended.ts_updated) == (
+        20,
+        4,
+        S.PARTIALLY_FILLED,
+        12,
+    )
+    with pytest.raises(OverfillError, match="must exceed the 4 already filled"):
+        apply(order, OrderAmended(ts_event=12, order=replace(order, intent=replace(bigger, contracts=4)), reason="x"))
+    with pytest.raises(FillMismatchError, match="only the size and the prices"):
+        flipped = replace(order.intent, side=Side.SELL)
+        apply(order, OrderAmended(ts_event=12, order=replace(order, intent=flipped), reason="x"))

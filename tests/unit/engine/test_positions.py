@@ -81,7 +81,7 @@ def test_open_add_reduce_fund_close_by_hand() -> None:
     assert (position.contracts, position.entry_price, position.margin) == (150, D(61000), D(915))
     assert (position.realized_pnl, state.realized_pnl) == (D(100), D(100))
 
-    state = apply_funding(state, D(2))
+    state = apply_funding(state, D(2), BTC)
     state, events = _apply(state, _fill(4, SELL, 150, "60000", "4.5"))
     assert state.position is None and len(events) == 1 and isinstance(events[0], PositionClosed)
     trade = events[0].trade
@@ -98,7 +98,7 @@ def test_open_add_reduce_fund_close_by_hand() -> None:
 def test_short_round_trip_by_hand() -> None:
     state, _ = _apply(PositionState(instrument=BTC_ID), _fill(1, SELL, 20, "50000", "0.5"))
     assert state.position is not None and state.position.side is PositionSide.SHORT
-    state = apply_funding(state, D("-0.25"))  # received
+    state = apply_funding(state, D("-0.25"), BTC)  # received
     state, (closed,) = _apply(state, _fill(2, BUY, 20, "49000", "0.49"))
     assert isinstance(closed, PositionClosed)
     # 20 x 0.001 x (50,000 - 49,000) = 20; - 0.99 fees + 0.25 funding received
@@ -140,7 +140,7 @@ def test_fill_of_another_instrument_is_refused() -> None:
 
 def test_funding_when_flat_is_refused() -> None:
     with pytest.raises(NoPositionError):
-        apply_funding(PositionState(instrument=BTC_ID), D(1))
+        apply_funding(PositionState(instrument=BTC_ID), D(1), BTC)
     assert issubclass(NoPositionError, EngineError) and issubclass(DuplicateFillError, EngineError)
 
 
@@ -176,7 +176,7 @@ def _run(steps: list[Step], *, repeat: int | None = None) -> tuple[PositionState
             with pytest.raises(DuplicateFillError):
                 _apply(state, fills[-1 - repeat])
         if funding is not None and state.position is not None:
-            state = apply_funding(state, funding)
+            state = apply_funding(state, funding, BTC)
     position = state.position
     if position is not None:  # end flat
         side = SELL if position.side is PositionSide.LONG else BUY
