@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: run test bench lint lock clean
 
@@ -25,7 +26,12 @@ test: $(STAMP)  ## The whole suite (lint, types, layer contracts, unit, integrat
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## Benchmarks, side by side with the reference libraries
+# The reference libraries of the benchmarks (the `bench` extra) install only for `make bench`.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## Benchmarks, side by side with the reference libraries
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)

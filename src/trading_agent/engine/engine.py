@@ -309,13 +309,15 @@ class TradingEngine:
         point, and what a rebuild takes the price-dependent state from. A journal failure raises
         ``JournalWriteError``: nothing is announced and the engine stops (rebuild it).
         """
-        self._check_alive()
-        if checkpoint and (self._stepped or self._recorder.pending):
+        if self._failed is not None:
+            self._check_alive()
+        recorder = self._recorder
+        if checkpoint and (self._stepped or recorder.pending):
             self._checkpoint()
-        events = self._recorder.take()
         self._stepped = False
-        if not events:
-            return events
+        if not recorder.pending:  # the usual backtest candle: nothing to write
+            return []
+        events = recorder.take()
         try:
             self._journal.append(events)
         except Exception as exc:
@@ -387,7 +389,8 @@ class TradingEngine:
         last = book.last_ts
         if last is not None and ts <= last:
             raise StaleCandleError(f"{book.instrument.id} candle at {ts} is not after the last one processed ({last})")
-        self._check_alive()
+        if self._failed is not None:
+            self._check_alive()
         if (
             ts < book.wake_ts
             and low > book.low_trigger

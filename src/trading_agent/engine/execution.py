@@ -98,7 +98,11 @@ class Execution:
         return self._state.orders[order.id]
 
     def transition(self, state: OrderState, make: Callable[..., OrderEvent]) -> None:
-        """Emit the event ``make(order, **ids)`` builds, carrying the order as it will be after it."""
+        """Emit the event ``make(order, **ids)`` builds, carrying the order as it will be after it.
+
+        The order after the event is computed by the state machine on a stand-in event; the fold
+        then applies the real one (and so checks the transition a second time).
+        """
         after = state.apply(make(state.order, **PLACEHOLDER_IDS)).order
         self._recorder.emit(make(after, **self._recorder.ids(after.ts_updated)))
 

@@ -13,7 +13,7 @@ passes (``OrderState`` carries them for you). Idempotent client order ids belong
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeAlias
@@ -156,27 +156,29 @@ def apply(order: Order, event: OrderEvent, *, seen_trade_ids: frozenset[TradeId]
         raise InvalidTransitionError(
             f"order {order.id}: {type(event).__name__} ({kind}) is not allowed in status {order.status}"
         )
+    intent, filled, average, reject_reason = order.intent, order.filled_contracts, order.avg_fill_price, order.reject_reason
     match event:
         case OrderFilled(fill=fill):
             _check_fill(order, event, seen_trade_ids)
-            avg = fill.price
-            if order.avg_fill_price is not None and order.filled_contracts > 0:
-                weighted = increase_position(order.filled_contracts, order.avg_fill_price, fill.contracts, fill.price)
-                avg = weighted.entry_price
-            return replace(
-                order,
-                status=status,
-                ts_updated=event.ts_event,
-                filled_contracts=order.filled_contracts + fill.contracts,
-                avg_fill_price=avg,
-            )
+            average = fill.price
+            if order.avg_fill_price is not None and filled > 0:
+                average = increase_position(filled, order.avg_fill_price, fill.contracts, fill.price).entry_price
+            filled += fill.contracts
         case OrderRejected(reason=reason):
-            return replace(order, status=status, ts_updated=event.ts_event, reject_reason=reason)
+            reject_reason = reason
         case OrderAmended(order=amended):
             _check_amend(order, amended)
-            return replace(order, intent=amended.intent, status=status, ts_updated=event.ts_event)
-        case _:
-            return replace(order, status=status, ts_updated=event.ts_event)
+            intent = amended.intent
+    return Order(  # built directly, not with dataclasses.replace: this runs for every order event
+        id=order.id,
+        intent=intent,
+        status=status,
+        ts_created=order.ts_created,
+        ts_updated=event.ts_event,
+        filled_contracts=filled,
+        avg_fill_price=average,
+        reject_reason=reject_reason,
+    )
 
 
 @dataclass(frozen=True, slots=True)
