@@ -15,7 +15,7 @@ from collections import deque
 import numpy as np
 
 from trading_agent.features.bars import Bar, Bars
-from trading_agent.features.groups.statistical_kernels import Source, scalar_log
+from trading_agent.features.groups.statistical_kernels import Source, log
 from trading_agent.features.groups.statistical_scores import RollingZScore
 from trading_agent.features.indicator import FixedIndicator, Streamer
 from trading_agent.features.rolling import NAN
@@ -77,9 +77,8 @@ class ReturnEntropy(FixedIndicator):
     def shannon_terms(self) -> np.ndarray:
         """p ln p for p = count / window, count = 0..window (0 for count 0): the Shannon sum's terms."""
         p = np.arange(self.window + 1) / self.window
-        terms = np.zeros_like(p)
-        terms[1:] = p[1:] * scalar_log(p[1:])
-        return terms
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(p > 0, p * np.log(p), 0.0)
 
     @property
     def cell_width(self) -> float:
@@ -115,9 +114,8 @@ class ReturnEntropy(FixedIndicator):
         pairs[1:] = cells[:-1] * _BASE + cells[1:]
         pairs[: first + 1] = -np.arange(1, min(first + 1, size) + 1)  # distinct, so they never match
         b_count, a_count = _template_pair_counts(pairs, w - 2)
-        sampen = np.full(size, self.sampen_cap)
-        matched = a_count > 0
-        sampen[matched] = scalar_log(np.roll(b_count, 1)[matched] / a_count[matched])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sampen = np.where(a_count > 0, np.log(np.roll(b_count, 1) / a_count), self.sampen_cap)
         shannon[: self.specs[1].warmup] = np.nan
         sampen[: self.specs[2].warmup] = np.nan
         return z, shannon, sampen
@@ -234,4 +232,4 @@ class _ReturnEntropyStreamer(Streamer):
         for count in counts:
             shannon -= table[count]
         a_count = self._triples.pairs
-        return z, shannon / self._log_bins, math.log(b_count / a_count) if a_count else self._cap
+        return z, shannon / self._log_bins, log(b_count / a_count) if a_count else self._cap

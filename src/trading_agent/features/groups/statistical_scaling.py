@@ -15,7 +15,7 @@ from collections import deque
 import numpy as np
 
 from trading_agent.features.bars import Bar, Bars
-from trading_agent.features.groups.statistical_kernels import EqualRun, flat_windows, running_sum, scalar_log
+from trading_agent.features.groups.statistical_kernels import EqualRun, flat_windows, log, running_sum
 from trading_agent.features.indicator import FixedIndicator, Streamer
 from trading_agent.features.rolling import NAN
 from trading_agent.features.spec import FeatureGroup, FeatureSpec
@@ -70,7 +70,7 @@ class ScalingExponents(FixedIndicator):
 
     def batch(self, bars: Bars) -> tuple[np.ndarray, ...]:
         w, size = self.window, len(bars)
-        log_close = scalar_log(bars.close)
+        log_close = np.log(bars.close)
         change = np.full(size, np.nan)
         variances, squares, levels = [], [], []
         for k in LAGS:
@@ -114,7 +114,7 @@ class _ScalingStreamer(Streamer):
 
     def update(self, bar: Bar) -> tuple[float, ...]:
         ring = self._log_close
-        ring.append(math.log(bar.close))
+        ring.append(log(bar.close))
         run = self._run.update(bar.close)
         t = self._count
         self._count += 1
@@ -154,7 +154,7 @@ def _slope(y: list[np.ndarray], floors: list[np.ndarray], flat: np.ndarray, neut
     """The slope of ln y on ln k, or ``neutral`` where the window is flat or some y_k <= its floor."""
     y1, y2, y8, y16 = y
     ratio = y16 / y1
-    slope = scalar_log(ratio * ratio * (y8 / y2)) / _SLOPE_DENOMINATOR
+    slope = np.log(ratio * ratio * (y8 / y2)) / _SLOPE_DENOMINATOR
     degenerate = flat.copy()
     for value, floor in zip(y, floors, strict=True):
         degenerate |= ~(value > floor)
@@ -166,4 +166,4 @@ def _slope_scalar(y: list[float], floors: list[float], flat: bool, neutral: floa
         return neutral
     y1, y2, y8, y16 = y
     ratio = y16 / y1
-    return math.log(ratio * ratio * (y8 / y2)) / _SLOPE_DENOMINATOR
+    return log(ratio * ratio * (y8 / y2)) / _SLOPE_DENOMINATOR
