@@ -156,7 +156,12 @@ def apply(order: Order, event: OrderEvent, *, seen_trade_ids: frozenset[TradeId]
         raise InvalidTransitionError(
             f"order {order.id}: {type(event).__name__} ({kind}) is not allowed in status {order.status}"
         )
-    intent, filled, average, reject_reason = order.intent, order.filled_contracts, order.avg_fill_price, order.reject_reason
+    intent, filled, average, reject_reason = (
+        order.intent,
+        order.filled_contracts,
+        order.avg_fill_price,
+        order.reject_reason,
+    )
     match event:
         case OrderFilled(fill=fill):
             _check_fill(order, event, seen_trade_ids)
