@@ -13,7 +13,7 @@ the first candle close of a new day: the day-start equity is the equity at that 
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -48,7 +48,7 @@ class Account:
         self.day_start_equity = deposit
         self.day: int | None = None
         self.consecutive_losses = 0
-        self.entry_times: deque[int] = deque()
+        self.entry_times: list[int] = []
         self.trades: list[Trade] = []
 
     def balance(self, totals: Totals) -> Decimal:
@@ -65,9 +65,14 @@ class Account:
 
     def record_entry(self, ts: int) -> None:
         """A fill that added exposure (an entry, for the trades-per-day and rapid-fire rules)."""
-        self.entry_times.append(ts)
-        while self.entry_times and self.entry_times[0] < ts - self._entry_memory_ms:
-            self.entry_times.popleft()
+        insort(self.entry_times, ts)  # in time order even when instruments' candles interleave
+        forgotten = bisect_left(self.entry_times, ts - self._entry_memory_ms)
+        if forgotten > len(self.entry_times) // 2:  # drop old entries in bulk: amortised O(1)
+            del self.entry_times[:forgotten]
+
+    def entries_since(self, since_ms: int) -> list[int]:
+        """Entry times after ``since_ms`` (exclusive), oldest first."""
+        return self.entry_times[bisect_right(self.entry_times, since_ms) :]
 
     def record_trade(self, trade: Trade) -> None:
         """A closed round trip: it extends or resets the losing streak."""
@@ -91,7 +96,7 @@ class Account:
     def trades_today(self, now_ms: int) -> int:
         """Entries since the start of ``now_ms``'s UTC day."""
         start = now_ms - now_ms % _MS_PER_DAY
-        return sum(1 for ts in self.entry_times if ts >= start)
+        return len(self.entry_times) - bisect_left(self.entry_times, start)
 
     def state(self, now_ms: int, totals: Totals, positions: Iterable[Position]) -> PortfolioState:
         """The snapshot the risk manager judges against."""

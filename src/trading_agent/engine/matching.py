@@ -83,6 +83,7 @@ class CandleMatcher:
         self._execution = execution
         self._recorder = recorder
         self._funding = funding
+        self._rapid_fire_window_ms = config.breakers.rapid_fire_window_s * 1000
 
     def process(
         self, book: InstrumentBook, candle: Candle, volatility: float | None, average_volatility: float | None
@@ -242,7 +243,7 @@ class CandleMatcher:
             state=state.account.state(close_ms, totals, state.positions()),
             current_volatility=volatility,
             average_volatility=average_volatility,
-            trade_timestamps=tuple(state.account.entry_times),
+            trade_timestamps=tuple(state.account.entries_since(close_ms - self._rapid_fire_window_ms)),
         )
         tripped = False
         for event in state.board.check(observation, close_ms):

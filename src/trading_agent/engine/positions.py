@@ -59,7 +59,10 @@ class PositionState:
     """One instrument's position (``None`` when flat) and lifetime totals.
 
     ``realized_pnl`` is before fees and funding; ``fees`` and ``funding`` are positive when paid.
-    ``trade_ids`` holds every applied fill. The ``round_trip_*`` fields describe the current
+    ``trade_ids`` holds the fills of the open position (empty when flat): a fill repeated while the
+    position lives is refused here; over the whole life of an account the engine refuses repeats
+    (every fill belongs to one order, whose state refuses it, and the journal keeps trade ids
+    unique), so this set stays as small as a position. The ``round_trip_*`` fields describe the current
     position since it opened (for its ``Trade``): contracts entered, margin committed, and the
     contracts and value (contracts x price) exited so far.
     """
@@ -234,16 +237,15 @@ def apply_fill(
         raise FillMismatchError(f"fill {fill.trade_id} on {fill.instrument} applied to the {state.instrument} position")
     if fill.trade_id in state.trade_ids:
         raise DuplicateFillError(f"position on {state.instrument}: fill {fill.trade_id} was already applied")
-    state = replace(state, trade_ids=state.trade_ids | {fill.trade_id})
     position = state.position
     if position is None:
         opened, event = _open(
             state, fill, contracts=fill.contracts, fee=fill.fee, instrument=instrument, leverage=leverage, ts=ts
         )
-        return opened, (event,)
+        return replace(opened, trade_ids=frozenset({fill.trade_id})), (event,)
     if position.side is _side_of(fill.side):
         grown, event = _increase(state, position, fill, instrument, ts)
-        return grown, (event,)
+        return replace(grown, trade_ids=state.trade_ids | {fill.trade_id}), (event,)
     closed = min(fill.contracts, position.contracts)
     close_fee = fill.fee if closed == fill.contracts else fill.fee * closed / fill.contracts
     reduced, event = _reduce(
@@ -251,11 +253,12 @@ def apply_fill(
     )
     remainder = fill.contracts - closed
     if remainder == 0:
-        return reduced, (event,)
+        ids = frozenset[TradeId]() if reduced.position is None else state.trade_ids | {fill.trade_id}
+        return replace(reduced, trade_ids=ids), (event,)
     flipped, opened_event = _open(
         reduced, fill, contracts=remainder, fee=fill.fee - close_fee, instrument=instrument, leverage=leverage, ts=ts
     )
-    return flipped, (event, opened_event)
+    return replace(flipped, trade_ids=frozenset({fill.trade_id})), (event, opened_event)
 
 
 def apply_funding(state: PositionState, amount: Decimal, instrument: Instrument) -> PositionState:

@@ -286,7 +286,7 @@ class EngineState:
         tripped = self.board.tripped
         if RapidFireBreaker.name in tripped:
             window_ms = self.config.breakers.rapid_fire_window_s * 1000
-            counted = [ts for ts in self.account.entry_times if ts > self.now_ms - window_ms]
+            counted = self.account.entries_since(self.now_ms - window_ms)
             wake = min(wake, min(counted) + window_ms - tf) if counted else ALWAYS
         holders = [book for book in self.books.values() if book.position is not None]
         band = self._close_band(holders[0], tripped) if len(holders) == 1 else (_INF, -_INF)

@@ -51,6 +51,7 @@ from trading_agent.engine.engine import (
     StaleCandleError,
     TradingEngine,
 )
+from trading_agent.engine.errors import EngineError
 from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.funding import FundingSeries
 from trading_agent.engine.journal import EngineFailedError, JournalWriteError, MemoryJournal
@@ -551,3 +552,16 @@ def test_the_engine_rebuilt_from_its_journal_is_identical_and_goes_on_identicall
             steps[name].extend(each.commit())
     assert steps["original"] and steps["original"] == steps["rebuilt"]
     assert rebuilt.snapshot() == eng.snapshot()
+
+
+def test_a_journal_that_repeats_a_fill_is_refused_on_rebuild() -> None:
+    journal = MemoryJournal()
+    eng = engine(journal, slippage=NO_SLIP)
+    _feed(eng, [flat(0, 60000)])
+    eng.submit(buy(10))
+    _feed(eng, [flat(1, 60000), flat(2, 60100)])
+    (filled,) = of_type(journal.events, OrderFilled)
+    tampered = MemoryJournal()
+    tampered.events = [*journal.events, filled]
+    with pytest.raises(EngineError, match="not allowed in status filled"):
+        TradingEngine.rebuild(eng.config, [btcusd()], journal=tampered)
