@@ -24,3 +24,11 @@ def btcusd(**overrides: Any) -> Instrument:
         "maintenance_margin": Decimal("0.0025"),
     }
     return Instrument(**(spec | overrides))
+
+
+ETHUSD_ID = InstrumentId("delta_india", "ETHUSD")
+
+
+def ethusd(**overrides: Any) -> Instrument:
+    """ETHUSD as in config/instruments.yaml (0.01 ETH per contract, 0.05 tick; UNVERIFIED specs), fields overridable."""
+    return btcusd(id=ETHUSD_ID, contract_value=Decimal("0.01"), tick_size=Decimal("0.05"), **overrides)
