@@ -565,3 +565,33 @@ def test_a_journal_that_repeats_a_fill_is_refused_on_rebuild() -> None:
     tampered.events = [*journal.events, filled]
     with pytest.raises(EngineError, match="not allowed in status filled"):
         TradingEngine.rebuild(eng.config, [btcusd()], journal=tampered)
+
+
+def test_a_reduce_only_exit_larger_than_the_position_fills_the_position_and_cancels_the_rest() -> None:
+    journal = MemoryJournal()
+    eng = engine(journal, slippage=NO_SLIP)
+    _feed(eng, [flat(0, 60000)])
+    eng.submit(buy(10))
+    _feed(eng, [flat(1, 60000)])
+    order = eng.submit(sell(10, reduce_only=True, role=OrderRole.EXIT, client_order_id=ClientOrderId("close-all")))
+    eng.amend("close-all", contracts=25)  # by client order id: now larger than the position
+    _feed(eng, [flat(2, 60500)])
+    (exit_fill,) = of_type(journal.events, OrderFilled)[1:]
+    assert exit_fill.fill.contracts == 10 and eng.position(BTCUSD_ID) is None
+    final = eng.order(order.id)
+    assert (final.status, final.filled_contracts) == (OrderStatus.CANCELED, 10)
+    assert of_type(journal.events, OrderCanceled)[-1].reason == "reduce-only order was larger than the position"
+
+
+def test_flatten_cancels_entries_and_closes_every_position_at_the_next_open() -> None:
+    journal = MemoryJournal()
+    eng = engine(journal, slippage=NO_SLIP)
+    _feed(eng, [flat(0, 60000)])
+    eng.submit(sell(7, stop_distance=D(500)))
+    _feed(eng, [flat(1, 60000)])
+    resting = eng.submit(buy(3, order_type=OrderType.LIMIT, limit_price=D(55000)))
+    eng.flatten("emergency stop")
+    assert eng.order(resting.id).status is OrderStatus.CANCELED
+    _feed(eng, [flat(2, 59800)])
+    assert eng.position(BTCUSD_ID) is None and eng.open_orders() == ()
+    assert (eng.trades[-1].exit_reason, eng.trades[-1].exit_price) == ("flatten", D(59800))
