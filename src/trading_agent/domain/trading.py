@@ -107,6 +107,11 @@ class OrderRole(StrEnum):
         """Whether the engine itself places and manages orders of this role (brackets, exits)."""
         return self not in (OrderRole.ENTRY, OrderRole.EXIT)
 
+    @property
+    def is_stop(self) -> bool:
+        """Whether this is a position's protective stop (a stop-loss, or one that has started trailing)."""
+        return self in (OrderRole.STOP_LOSS, OrderRole.TRAILING_STOP)
+
 
 class OrderStatus(StrEnum):
     """Lifecycle states of an order."""

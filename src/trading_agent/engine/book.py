@@ -37,8 +37,6 @@ ALWAYS = -(2**62)
 _NEVER = 2**62
 _INF = math.inf
 
-_STOP_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TRAILING_STOP})
-
 
 class InstrumentBook:
     """The position, open orders, marks and fast-path thresholds of one instrument."""
@@ -117,7 +115,7 @@ class InstrumentBook:
             return
         if order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
             self.open_orders[order.id] = None
-            if order.intent.role in _STOP_ROLES:
+            if order.intent.role.is_stop:
                 self.stop_order = order.id
             elif order.intent.role is OrderRole.TAKE_PROFIT:
                 self.target_order = order.id

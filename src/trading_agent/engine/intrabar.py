@@ -17,13 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading_agent.domain import OrderId, OrderRole, OrderType, PositionSide, Side
+from trading_agent.domain import OrderId, OrderType, PositionSide, Side
 from trading_agent.engine.book import InstrumentBook
 from trading_agent.engine.orders import OrderState
 
 __all__ = ["Trigger", "legs", "next_trigger"]
-
-_STOP_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TRAILING_STOP})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,5 +80,5 @@ def next_trigger(
         state = orders[order_id]
         level = _order_level(state, falling)
         if level is not None and eligible(order_id):
-            consider(level, 1 if state.order.intent.role in _STOP_ROLES else 2, index, order_id)
+            consider(level, 1 if state.order.intent.role.is_stop else 2, index, order_id)
     return None if best is None else best[1]

@@ -54,8 +54,6 @@ from trading_agent.risk.breakers import Observation
 
 __all__ = ["CandleMatcher"]
 
-_STOP_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TRAILING_STOP})
-
 
 def _acts_at_open(intent: OrderIntent, open_: Decimal) -> bool:
     if intent.order_type is OrderType.MARKET:
@@ -186,7 +184,7 @@ class CandleMatcher:
             return False
         fresh = self._execution.fresh
         if fresh is not None and order_id in fresh:
-            return self._state.orders[order_id].order.intent.role in _STOP_ROLES
+            return self._state.orders[order_id].order.intent.role.is_stop
         return True
 
     def _decide(self, book: InstrumentBook, intent: OrderIntent, candle: Candle, volatility: float) -> FillDecision:
