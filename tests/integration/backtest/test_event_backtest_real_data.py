@@ -1,0 +1,43 @@
+"""An event-driven backtest on real BTC/USDT candles with the shipped trading rules (config/)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.testkit.instruments import btcusd
+from tests.testkit.services import REPO_ROOT
+from trading_agent.backtest.event_runner import run_event_backtest
+from trading_agent.backtest.strategies import make_strategy
+from trading_agent.config.trading_rules import load_trading_rules
+from trading_agent.data.files import read_candle_file
+from trading_agent.domain import Timeframe
+from trading_agent.features import Bars
+from trading_agent.services.trading_setup import engine_config, sizing_rules
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("profile", [None, "swing_trader"])
+def test_sma_cross_on_real_candles_under_the_shipped_rules(btc_1h_path: Path, profile: str | None) -> None:
+    rules = load_trading_rules(REPO_ROOT / "config", profile)
+    frame = read_candle_file(btc_1h_path, Timeframe.H1).iloc[-6000:]  # 2023-10 .. 2024-06, real gaps included
+    bars = Bars.from_frame(frame)
+    config = engine_config(rules, timeframe=Timeframe.H1, session="real", initial_balance=Decimal(10_000))
+    result = run_event_backtest(
+        bars,
+        make_strategy("sma-cross", {"fast": 20, "slow": 50}),
+        instrument=btcusd(),
+        config=config,
+        sizing=sizing_rules(rules),
+    )
+    assert len(result.trades) >= 5
+    assert result.equity[-1] == pytest.approx(float(result.final_state.equity), rel=1e-12)
+    state = result.final_state
+    assert state.equity == state.cash + state.unrealized_pnl - state.fees - state.funding
+    assert all(t.fees > 0 for t in result.trades)
+    benchmark = run_event_backtest(
+        bars, make_strategy("buy-hold"), instrument=btcusd(), config=config, sizing=sizing_rules(rules)
+    )
+    assert benchmark.in_position[1:].all()  # the yardstick holds from the second candle's open to the end

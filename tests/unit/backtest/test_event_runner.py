@@ -1,0 +1,114 @@
+"""The event-driven backtest and the built-in strategies' signals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from tests.testkit.features import make_bars, random_walk
+from tests.testkit.instruments import btcusd
+from trading_agent.backtest.event_runner import run_event_backtest
+from trading_agent.backtest.strategies import StrategyError, make_strategy
+from trading_agent.domain import OrderFilled, OrderRole, RiskRejected, SizingMethod, Timeframe
+from trading_agent.engine import EngineConfig
+from trading_agent.engine.costs import SlippageModel
+from trading_agent.features import Bars
+from trading_agent.risk.sizing import SizingRules
+
+D = Decimal
+SIZING = SizingRules(method=SizingMethod.FIXED_FRACTIONAL, risk_per_trade=0.05, max_position_size=D(100_000))
+
+
+def _bars(n: int = 1500, seed: int = 3) -> Bars:
+    close = random_walk(n, seed=seed, step=4e-3, level=60_000.0)
+    open_ = np.concatenate(([close[0]], close[:-1]))
+    wick = np.random.default_rng(seed + 1).uniform(0, 150, n)
+    high, low = np.maximum(open_, close) + wick, np.minimum(open_, close) - wick
+    return make_bars(close, high, low, open_, volume=np.full(n, 50.0))
+
+
+def _config(**overrides: object) -> EngineConfig:
+    spec: dict[str, object] = {"timeframe": Timeframe.H1, "session": "bt", "default_funding_rate": D("0.0001")}
+    return EngineConfig(**(spec | overrides))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("sma-cross", {"fast": 10, "slow": 30}), ("rsi-reversion", {"period": 14}), ("buy-hold", {})],
+)
+def test_signals_never_look_ahead(name: str, params: dict[str, object]) -> None:
+    bars = _bars(600)
+    strategy = make_strategy(name, params)
+    full = strategy.signals(bars)
+    for cut in (strategy.warmup + 5, 250, 599):
+        head = Bars(*(getattr(bars, column)[:cut] for column in ("ts", "open", "high", "low", "close", "volume")))
+        part = strategy.signals(head)
+        np.testing.assert_array_equal(part.entries, full.entries[:cut])
+        np.testing.assert_array_equal(part.exits, full.exits[:cut])
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("moon", {}, "unknown strategy 'moon': choose from buy-hold, sma-cross, rsi-reversion"),
+        ("sma-cross", {"fast": 50, "slow": 20}, "fast (50) must be shorter than slow (20)"),
+        ("sma-cross", {"speed": 3}, "unknown parameter(s) speed (accepted: fast, slow)"),
+        ("sma-cross", {"fast": 2.5}, "fast must be a whole number >= 1, got 2.5"),
+        ("rsi-reversion", {"lower": 60}, "need lower < 50 < upper"),
+    ],
+)
+def test_bad_strategies_and_parameters_are_refused_by_name(name: str, params: dict[str, object], message: str) -> None:
+    with pytest.raises(StrategyError) as caught:
+        make_strategy(name, params)
+    assert message in str(caught.value)
+
+
+def test_too_few_candles_for_the_warm_up_is_an_error_not_an_empty_result() -> None:
+    with pytest.raises(StrategyError, match="needs more than 50 candles for its warm-up, got 40"):
+        make_strategy("sma-cross", {"fast": 10, "slow": 50}).signals(_bars(40))
+
+
+def test_sma_cross_trades_with_stops_through_the_gate_and_the_curve_matches_the_exact_books() -> None:
+    bars = _bars()
+    result = run_event_backtest(
+        bars, make_strategy("sma-cross", {"fast": 10, "slow": 30}), instrument=btcusd(), config=_config(), sizing=SIZING
+    )
+    assert len(result.trades) > 10
+    reasons = {t.exit_reason for t in result.trades}
+    assert reasons <= {"stop_loss", "take_profit", "trailing_stop", "time_exit", "reversal"}
+    assert "stop_loss" in {t.exit_reason for t in result.trades}  # exits from the rules, not only reversals
+    final = float(result.final_state.equity)
+    assert result.equity[-1] == pytest.approx(final, rel=1e-12)  # the float curve agrees with the Decimal books
+    assert result.equity.shape == bars.close.shape and result.in_position.any() and not result.in_position.all()
+    entries = [e for e in result.events if isinstance(e, OrderFilled) and e.order.intent.role is OrderRole.ENTRY]
+    assert all(e.fill.fee > 0 for e in entries)
+
+
+def test_the_risk_gate_applies_in_a_backtest() -> None:
+    bars = _bars()
+    sizing = SizingRules(method=SizingMethod.FIXED_FRACTIONAL, risk_per_trade=0.10, max_position_size=D(100_000))
+    result = run_event_backtest(
+        bars,
+        make_strategy("sma-cross", {"fast": 3, "slow": 8}),  # whipsaws: more entries than the limits allow
+        instrument=btcusd(),
+        config=_config(),
+        sizing=sizing,
+    )
+    refused = [e for e in result.events if isinstance(e, RiskRejected)]
+    assert result.rejected == len(refused) > 0
+    assert {v for e in refused for v in e.violations} & {"time_between_trades", "trades_per_day", "circuit_breaker"}
+
+
+def test_buy_hold_is_all_equity_long_from_the_first_candle_to_the_last_costs_on() -> None:
+    bars = _bars(800)
+    config = _config(slippage=SlippageModel(fixed_bps=0, impact_coefficient=0), default_funding_rate=D(0))
+    result = run_event_backtest(bars, make_strategy("buy-hold"), instrument=btcusd(), config=config, sizing=SIZING)
+    (fill,) = [e.fill for e in result.events if isinstance(e, OrderFilled)]
+    assert fill.ts == int(bars.ts[1]) and fill.price == btcusd().round_price(D(repr(float(bars.open[1]))))
+    contracts = fill.contracts
+    assert contracts * 0.001 * float(fill.price) == pytest.approx(0.98 * 10_000, rel=2e-3)  # 98% of equity at 1x
+    expected = 10_000 - float(fill.fee) + contracts * 0.001 * (float(bars.close[-1]) - float(fill.price))
+    assert result.equity[-1] == pytest.approx(expected, rel=1e-12)
+    assert result.trades == () and result.in_position[1:].all() and not result.in_position[0]
