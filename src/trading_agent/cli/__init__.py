@@ -10,6 +10,7 @@ import typer
 
 from trading_agent import __version__
 from trading_agent.cli import config, data, features
+from trading_agent.cli.backtest import backtest
 from trading_agent.cli.context import CliContext, err_console
 from trading_agent.cli.run import run
 from trading_agent.config import LogFormat, LogLevel, configure_logging, load_settings
@@ -27,6 +28,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
 app.add_typer(config.app, name="config")
 app.command()(run)
+app.command()(backtest)
 
 
 def _version(value: bool) -> None:

@@ -158,6 +158,9 @@ class Execution(_Section):
     retry_failed_orders: bool = True
     max_retries: int = Field(default=3, ge=0, le=10)
     charge_gst_on_fees: bool = Field(default=True, description="Delta India adds 18% GST to trading fees")
+    funding_rate_percent: float = Field(
+        default=0.01, ge=-1, le=1, description="percent per 8 h where no funding series is stored (BTC's usual 0.01%)"
+    )
 
 
 class ProfileInfo(_Section):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,11 +10,10 @@ from pydantic import BaseModel
 from trading_agent.domain import SeriesKey, Timeframe
 from trading_agent.features import compute_features, feature_specs
 from trading_agent.services.errors import ServiceError, service_errors
+from trading_agent.services.files import check_table_path, write_table
 from trading_agent.services.market_data import MarketDataService
 
 __all__ = ["ComputedFeatures", "FeatureInfo", "FeatureService"]
-
-_WRITERS = {".parquet": "parquet", ".csv": "csv", ".gz": "csv"}
 
 
 class FeatureInfo(BaseModel):
@@ -63,9 +60,7 @@ class FeatureService:
 
         The file appears only when complete: it is written beside ``out`` and renamed.
         """
-        suffix = out.suffix.lower()
-        if suffix not in _WRITERS:
-            raise ServiceError(f"{out}: unsupported output type: use .parquet, .csv or .csv.gz")
+        check_table_path(out)
         candles = self._market_data.load_candles(series)
         if candles.empty:
             raise ServiceError(f"no candles stored for {series} (see `trading-agent data list`)")
@@ -75,15 +70,5 @@ class FeatureService:
                 features = compute_features(candles, feature_set, higher_timeframes=higher_tfs)
             except ValueError as exc:
                 raise ServiceError(str(exc)) from exc
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            if _WRITERS[suffix] == "parquet":
-                features.to_parquet(tmp)
-            else:
-                features.to_csv(tmp, compression="gzip" if suffix == ".gz" else None)
-            Path(tmp).replace(out)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_table(features, out)
         return ComputedFeatures(series=str(series), rows=len(features), columns=features.shape[1], path=str(out))

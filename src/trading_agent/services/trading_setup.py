@@ -8,11 +8,11 @@ become money or prices (USD sizes, the slippage guard) go through ``Decimal(repr
   ``ExitRules.risk_reward`` <- ``risk_management.take_profit_risk_reward``,
   ``ExitRules.volatility_multiplier`` <- ``exits.volatility_stop_multiplier``;
 - ``RiskLimits.min_confidence`` <- ``signal_filters.min_confidence``;
-- ``FeeModel.charge_gst`` <- ``execution.charge_gst_on_fees``.
+- ``FeeModel.charge_gst`` <- ``execution.charge_gst_on_fees``;
+- ``EngineConfig.default_funding_rate`` (a fraction) <- ``execution.funding_rate_percent`` / 100.
 
 Not in the rules, so left at the engine's defaults: the ``SlippageModel``, ``FeeModel``'s GST rate
-and precision, ``BreakerRules.flatten_on_trip``, ``EngineConfig.funding_anchor_ms`` and
-``default_funding_rate``.
+and precision, ``BreakerRules.flatten_on_trip`` and ``EngineConfig.funding_anchor_ms``.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def engine_config(
             exits=_exit_rules(rules),
             limits=_risk_limits(rules),
             breakers=_breaker_rules(rules),
+            default_funding_rate=_decimal(rules.execution.funding_rate_percent) / 100,
         )
 
 

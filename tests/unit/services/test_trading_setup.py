@@ -80,10 +80,10 @@ ENGINE_PARTS: dict[str, dict[str, Source]] = {
     "limits": LIMITS,
     "breakers": BREAKERS,
 }
-ENGINE_ARGUMENTS = {"session", "timeframe", "initial_balance", "slippage"}
+ENGINE_ARGUMENTS = {"session", "timeframe", "initial_balance", "slippage", "default_funding_rate"}
 # Deliberately not in the rules: these keep the dataclass default.
 UNWIRED: dict[type, set[str]] = {
-    EngineConfig: {"funding_anchor_ms", "default_funding_rate"},
+    EngineConfig: {"funding_anchor_ms"},
     FeeModel: {"gst_rate", "fee_precision"},
     BreakerRules: {"flatten_on_trip"},
 }
@@ -225,3 +225,9 @@ def test_values_the_engine_refuses_raise_a_service_error() -> None:
         engine_config(rules, timeframe=Timeframe.H1, session="a:b")
     with pytest.raises(ServiceError, match="initial_balance must be positive"):
         engine_config(rules, timeframe=Timeframe.H1, initial_balance=Decimal(0))
+
+
+def test_the_funding_constant_is_a_percent_per_8h_in_the_rules_and_a_fraction_in_the_engine() -> None:
+    rules = load_trading_rules(REPO_ROOT / "config")
+    assert rules.execution.funding_rate_percent == 0.01
+    assert engine_config(rules, timeframe=Timeframe.H1).default_funding_rate == Decimal("0.0001")

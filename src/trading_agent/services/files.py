@@ -1,0 +1,38 @@
+"""Writing a table to a file that appears only when complete (.parquet, .csv or .csv.gz)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from trading_agent.services.errors import ServiceError
+
+__all__ = ["check_table_path", "write_table"]
+
+_WRITERS = {".parquet": "parquet", ".csv": "csv", ".gz": "csv"}
+
+
+def check_table_path(out: Path) -> None:
+    """Refuse an output type ``write_table`` cannot write (before any work is done)."""
+    if out.suffix.lower() not in _WRITERS:
+        raise ServiceError(f"{out}: unsupported output type: use .parquet, .csv or .csv.gz")
+
+
+def write_table(frame: pd.DataFrame, out: Path) -> None:
+    """Write ``frame`` beside ``out`` and rename it into place: no partial file is ever seen."""
+    check_table_path(out)
+    suffix = out.suffix.lower()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        if _WRITERS[suffix] == "parquet":
+            frame.to_parquet(tmp)
+        else:
+            frame.to_csv(tmp, compression="gzip" if suffix == ".gz" else None)
+        Path(tmp).replace(out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

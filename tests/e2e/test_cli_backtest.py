@@ -1,0 +1,73 @@
+"""``trading-agent backtest`` end to end, on real candles and real perpetual funding."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.testkit.cli import run_cli
+
+KEYS = [
+    *("total_return", "annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio"),
+    *("max_drawdown", "max_drawdown_duration", "win_rate", "profit_factor", "expectancy", "recovery_factor"),
+    *("exposure", "num_trades", "avg_holding_time", "var_95", "cvar_95", "ulcer_index", "omega_ratio"),
+    *("tail_ratio", "deflated_sharpe_ratio", "pbo"),
+]
+HOURS_IN_2023 = 8760 - 1  # the data README lists one missing candle: 2023-03-24 13:00
+
+
+@pytest.mark.real_data
+def test_backtest_prints_every_metric_beside_buy_hold_and_writes_its_files(
+    btc_1h_path: Path, funding_path: Path, tmp_path: Path
+) -> None:
+    for path, flags in ((btc_1h_path, ["-e", "binance", "-s", "BTCUSDT", "-t", "1h"]),
+                        (funding_path, ["-e", "binanceusdm", "-s", "BTCUSDT", "--kind", "funding"])):  # fmt: skip
+        imported = run_cli("data", "import", str(path), *flags, cwd=tmp_path)
+        assert imported.code == 0, imported.stderr
+    trades, returns = tmp_path / "out" / "trades.csv", tmp_path / "out" / "returns.csv"
+    result = run_cli(
+        "backtest", "-s", "BTCUSDT", "--strategy", "sma-cross", "--fast", "20", "--slow", "50",
+        "--from", "2023-01-01", "--to", "2024-01-01", "--funding", "binanceusdm:BTCUSDT", "--json",
+        "--trades-out", str(trades), "--returns-out", str(returns), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert set(KEYS) <= set(report) and set(KEYS) <= set(report["benchmark"])
+    assert report["pbo"] is None  # no search was run
+    run = report["run"]
+    assert run["candles"] == HOURS_IN_2023 and run["contract"] == "delta_india:BTCUSD"
+    assert run["funding"].startswith("stored series of binanceusdm:BTCUSDT")
+    # under the shipped rules the losing-streak breaker halts entries after five losses in a row
+    assert report["num_trades"] >= 5 and run["rejected_entries"] > 0 and report["benchmark"]["num_trades"] == 0
+    assert report["benchmark"]["exposure"] > 0.99  # buy-hold: in the market from the second candle
+    assert report["benchmark"]["total_return"] > 1.0  # BTC rose over 150% in 2023
+    written = pd.read_csv(trades)
+    assert len(written) == report["num_trades"]
+    assert (written["fees"] > 0).all()
+    curve = pd.read_csv(returns, index_col=0)
+    assert len(curve) == HOURS_IN_2023
+    assert math.isclose(curve["equity"].iloc[-1] / curve["equity"].iloc[0] - 1, report["total_return"], rel_tol=1e-9)
+    table = run_cli("backtest", "-s", "BTCUSDT", "--strategy", "rsi-reversion", "--from", "2023-06-01", cwd=tmp_path)
+    assert table.code == 0, table.stderr
+    assert "buy-hold" in table.stdout and "Sharpe" in table.stdout and "costs on" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategy", "moon"], "unknown strategy 'moon'"),
+        (["--strategy", "sma-cross", "--fast", "50", "--slow", "20"], "fast (50) must be shorter than slow (20)"),
+        (["--strategy", "sma-cross", "--period", "3"], "unknown parameter(s) period"),
+        (["--strategy", "buy-hold", "--from", "yesterday-ish"], "--from 'yesterday-ish' is not a date"),
+        (["--strategy", "buy-hold", "--trades-out", "t.txt"], "unsupported output type"),
+        (["--strategy", "buy-hold"], "no candles of binance:BTCUSDT:1h"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_1(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_cli("backtest", "-s", "BTCUSDT", *args, cwd=tmp_path)
+    assert result.code == 1
+    assert message in result.stderr
+    assert not (tmp_path / "t.txt").exists()
