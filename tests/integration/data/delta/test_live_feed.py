@@ -56,7 +56,7 @@ def assert_exact_and_gapless(fake: FakeDelta, events: list[CandleClosed]) -> Non
 async def test_closed_candles_are_emitted_once_with_final_values(ws_format: str) -> None:
     async with FakeDelta(ws_format=ws_format) as fake:
         await fake.advance()  # the feed joins in the middle of candle 9000
-        feed = make_feed(fake)
+        feed = make_feed(fake, heartbeat_timeout_s=2.0)  # generous: a busy machine must not fake a silence
         collecting = asyncio.create_task(collect(feed, 10))
         await fake.wait_for_subscribers()
         fake.run_market(0.003)
