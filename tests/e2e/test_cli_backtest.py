@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -71,3 +72,32 @@ def test_bad_input_is_one_clear_line_and_exit_1(args: list[str], message: str, t
     assert result.code == 1
     assert message in result.stderr
     assert not (tmp_path / "t.txt").exists()
+
+
+@pytest.mark.real_data
+def test_walkforward_and_montecarlo_report_out_of_sample_honesty(btc_1h_path: Path, tmp_path: Path) -> None:
+    imported = run_cli("data", "import", str(btc_1h_path), "-e", "binance", "-s", "BTCUSDT", "-t", "1h", cwd=tmp_path)
+    assert imported.code == 0, imported.stderr
+    walked = run_cli(
+        "walkforward", "-s", "BTCUSDT", "--strategy", "sma-cross", "--grid", "fast=10,20", "--grid", "slow=50,100",
+        "--train", "60d", "--test", "30d", "--from", "2023-01-01", "--to", "2023-09-01", "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert walked.code == 0, walked.stderr
+    report = walked.json()
+    # 243 days: 60 to train, then tests from day 60 every 30 days, the last one 3 days long
+    assert report["trials"] == 4 and len(report["windows"]) == 7
+    tests = [(w["test_start_ms"], w["test_end_ms"]) for w in report["windows"]]
+    assert all(end < start for (_, end), (start, _) in itertools.pairwise(tests))  # no overlap
+    assert all(w["train_end_ms"] < w["test_start_ms"] for w in report["windows"])  # no look-ahead
+    scores = report["out_of_sample"]
+    assert 0 <= scores["pbo"] <= 1 and 0 <= scores["deflated_sharpe_ratio"] <= 1
+    simulated = run_cli(
+        "montecarlo", "-s", "BTCUSDT", "--strategy", "buy-hold", "--from", "2023-01-01", "--to", "2024-01-01",
+        "--paths", "500", "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert simulated.code == 0, simulated.stderr
+    bars = simulated.json()["bar_bootstrap"]
+    finals = [bars["final_return_percentiles"][str(p)] for p in (5, 25, 50, 75, 95)]
+    assert finals == sorted(finals) and 0 <= bars["probability_of_ruin"] <= 1
+    bad = run_cli("walkforward", "-s", "BTCUSDT", "--strategy", "sma-cross", "--grid", "fast=ten", cwd=tmp_path)
+    assert bad.code == 1 and "--grid 'fast=ten': write NAME=V1,V2" in bad.stderr

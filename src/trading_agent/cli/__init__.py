@@ -10,7 +10,7 @@ import typer
 
 from trading_agent import __version__
 from trading_agent.cli import config, data, features
-from trading_agent.cli.backtest import backtest
+from trading_agent.cli.backtest import backtest, montecarlo, walkforward
 from trading_agent.cli.context import CliContext, err_console
 from trading_agent.cli.run import run
 from trading_agent.config import LogFormat, LogLevel, configure_logging, load_settings
@@ -29,6 +29,8 @@ app.add_typer(features.app, name="features")
 app.add_typer(config.app, name="config")
 app.command()(run)
 app.command()(backtest)
+app.command()(walkforward)
+app.command()(montecarlo)
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""``trading-agent backtest``: a built-in strategy over stored candles, with the buy-hold benchmark beside it."""
+"""``trading-agent backtest | walkforward | montecarlo``: built-in strategies over stored candles, costs on."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from rich.table import Table
 from trading_agent.cli.context import console, print_json, state
 from trading_agent.config.trading_rules import load_trading_rules
 from trading_agent.domain import InstrumentId, SeriesKey
-from trading_agent.services.backtest import BacktestService
+from trading_agent.services.backtest import BacktestService, MarketOptions, WindowSpec
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.files import check_table_path, write_table
 
-__all__ = ["backtest"]
+__all__ = ["backtest", "montecarlo", "walkforward"]
 
 _SHOWN = (
     ("total_return", "Total return", "pct"),
@@ -107,7 +107,6 @@ def backtest(
     for out in (trades_out, returns_out):
         if out is not None:
             check_table_path(out)
-    settings = state(ctx).settings
     params = {
         name: value
         for name, value in {"fast": fast, "slow": slow, "period": period, "lower": lower, "upper": upper}.items()
@@ -117,16 +116,8 @@ def backtest(
         taker_fee = None if fees is None else Decimal(fees)
     except InvalidOperation:
         raise ServiceError(f"--fees {fees!r} is not a number (a fraction of notional, e.g. 0.0005)") from None
-    service = BacktestService(
-        state(ctx).market_data(),
-        load_trading_rules(settings.config_dir, settings.profile),
-        settings.config_dir,
-        settings.profile,
-    )
-    outcome = service.run(
-        SeriesKey.of(exchange, symbol, timeframe),
-        strategy,
-        params,
+    service = _service(ctx)
+    options = MarketOptions(
         start_ms=_time_ms(from_, "--from"),
         end_ms=_time_ms(to, "--to"),
         contract=contract,
@@ -134,6 +125,7 @@ def backtest(
         taker_fee=taker_fee,
         slippage_bps=slippage,
     )
+    outcome = service.run(SeriesKey.of(exchange, symbol, timeframe), strategy, params, options=options)
     if trades_out is not None:
         write_table(outcome.trades, trades_out)
     if returns_out is not None:
@@ -156,3 +148,147 @@ def backtest(
         f"costs on: fees with GST, slippage, funding ({report.funding}); "
         f"entries refused by the risk manager: {report.rejected_entries}"
     )
+
+
+def _service(ctx: typer.Context) -> BacktestService:
+    settings = state(ctx).settings
+    rules = load_trading_rules(settings.config_dir, settings.profile)
+    return BacktestService(state(ctx).market_data(), rules, settings.config_dir, settings.profile)
+
+
+def _duration_ms(text: str, option: str) -> int:
+    try:
+        value = pd.Timedelta(text)
+    except ValueError:
+        raise ServiceError(f"{option} {text!r} is not a duration (e.g. 90d, 12h, 30min)") from None
+    if value <= pd.Timedelta(0):
+        raise ServiceError(f"{option} must be a positive duration, got {text!r}")
+    return int(value.total_seconds() * 1000)
+
+
+def _grid(entries: list[str]) -> dict[str, list[float]]:
+    grid: dict[str, list[float]] = {}
+    for entry in entries:
+        name, _, values = entry.partition("=")
+        try:
+            numbers = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            numbers = []
+        if not name or not numbers:
+            raise ServiceError(f"--grid {entry!r}: write NAME=V1,V2,... (e.g. fast=10,20,30)")
+        grid[name.strip()] = [int(v) if v.is_integer() else v for v in numbers]
+    if not grid:
+        raise ServiceError("give at least one --grid NAME=V1,V2,...")
+    return grid
+
+
+def walkforward(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Option("--symbol", "-s", help="Stored series: symbol.")],
+    strategy: Annotated[str, typer.Option("--strategy", help="sma-cross or rsi-reversion.")],
+    grid: Annotated[list[str], typer.Option("--grid", help="Parameter values NAME=V1,V2,... (repeatable).")],
+    train: Annotated[str, typer.Option("--train", help="Train window length (e.g. 90d).")] = "90d",
+    test: Annotated[str, typer.Option("--test", help="Test window length (e.g. 30d).")] = "30d",
+    step: Annotated[str | None, typer.Option("--step", help="Step between windows (default: the test length).")] = None,
+    anchored: Annotated[
+        bool, typer.Option("--anchored", help="Keep every train window's start at the first candle.")
+    ] = False,
+    exchange: Annotated[str, typer.Option("--exchange", "-e", help="Stored series: exchange.")] = "binance",
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe.")] = "1h",
+    from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="End of the range, exclusive (UTC).")] = None,
+    funding: Annotated[str | None, typer.Option("--funding", help="Stored funding series EXCHANGE:SYMBOL.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Walk-forward optimisation: the best grid point by Sharpe on each train window, traded on the next test window.
+
+    Reports every window and the stitched out-of-sample curve's return, Sharpe, drawdown, the
+    deflated Sharpe (each grid point a trial) and the probability of backtest overfitting.
+    """
+    windows = WindowSpec(
+        train_ms=_duration_ms(train, "--train"),
+        test_ms=_duration_ms(test, "--test"),
+        step_ms=None if step is None else _duration_ms(step, "--step"),
+        anchored=anchored,
+    )
+    options = MarketOptions(
+        start_ms=_time_ms(from_, "--from"), end_ms=_time_ms(to, "--to"), funding_from=_series_instrument(funding)
+    )
+    report = _service(ctx).walk_forward(
+        SeriesKey.of(exchange, symbol, timeframe), strategy, _grid(grid), windows=windows, options=options
+    )
+    if json_:
+        print_json(report.model_dump())
+        return
+    table = Table(title=f"Walk-forward: {strategy} on {report.series}, {report.trials} grid points per window")
+    for column in ("window", "test from", "test to", "best params", "in-sample Sharpe", "out-of-sample return"):
+        table.add_column(column, justify="left" if column in ("test from", "test to", "best params") else "right")
+    for row in report.windows:
+        table.add_row(
+            str(row["window"]),
+            f"{pd.Timestamp(row['test_start_ms'], unit='ms', tz='UTC'):%Y-%m-%d}",
+            f"{pd.Timestamp(row['test_end_ms'], unit='ms', tz='UTC'):%Y-%m-%d}",
+            ", ".join(f"{k}={v}" for k, v in row["best_params"].items()),
+            _shown(row["in_sample_objective"], "num"),
+            _shown(row["out_of_sample_return"], "pct"),
+        )
+    console.print(table)
+    scores = report.out_of_sample
+    shown = {key: _shown(scores[key], kind) for key, _, kind in (*_SHOWN, ("pbo", "PBO", "num")) if key in scores}
+    console.print(
+        f"out of sample: return {shown['total_return']}, Sharpe {shown['sharpe_ratio']}, "
+        f"max drawdown {shown['max_drawdown']}, deflated Sharpe {shown['deflated_sharpe_ratio']}, PBO {shown['pbo']}"
+    )
+
+
+def montecarlo(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Option("--symbol", "-s", help="Stored series: symbol.")],
+    strategy: Annotated[str, typer.Option("--strategy", help="buy-hold, sma-cross or rsi-reversion.")],
+    fast: Annotated[int | None, typer.Option("--fast", help="sma-cross: fast SMA length.")] = None,
+    slow: Annotated[int | None, typer.Option("--slow", help="sma-cross: slow SMA length.")] = None,
+    paths: Annotated[int, typer.Option("--paths", help="Simulated equity paths.")] = 10_000,
+    block: Annotated[int, typer.Option("--block", help="Mean block length of the candle bootstrap.")] = 24,
+    ruin: Annotated[float, typer.Option("--ruin", help="Loss that counts as ruin (0.5 = half the equity).")] = 0.5,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    exchange: Annotated[str, typer.Option("--exchange", "-e", help="Stored series: exchange.")] = "binance",
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe.")] = "1h",
+    from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="End of the range, exclusive (UTC).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Monte Carlo of a backtest: its trades resampled, and its candle returns block-resampled.
+
+    Reports the percentiles of the final return and of the maximum drawdown, and the probability
+    of losing ``--ruin`` of the equity at some point.
+    """
+    params = {name: value for name, value in {"fast": fast, "slow": slow}.items() if value is not None}
+    options = MarketOptions(start_ms=_time_ms(from_, "--from"), end_ms=_time_ms(to, "--to"))
+    report = _service(ctx).monte_carlo(
+        SeriesKey.of(exchange, symbol, timeframe),
+        strategy,
+        params,
+        paths=paths,
+        block=block,
+        ruin_loss=ruin,
+        seed=seed,
+        options=options,
+    )
+    if json_:
+        print_json(report.model_dump())
+        return
+    table = Table(title=f"Monte Carlo: {report.strategy} on {report.series}, {report.paths:,} paths")
+    for column in ("bootstrap", "final return p5 / p50 / p95", "max drawdown p50 / p95", f"P(lose {ruin:.0%})"):
+        table.add_column(column, justify="left" if column == "bootstrap" else "right")
+    for name, summary in (("candles (blocks)", report.bar_bootstrap), ("trades", report.trade_bootstrap)):
+        if summary is None:
+            table.add_row(name, "fewer than 2 trades", "", "")
+            continue
+        final, drawdown = summary["final_return_percentiles"], summary["max_drawdown_percentiles"]
+        table.add_row(
+            name,
+            " / ".join(_shown(final[p], "pct") for p in (5, 50, 95)),
+            " / ".join(_shown(drawdown[p], "pct") for p in (50, 95)),
+            _shown(summary["probability_of_ruin"], "pct"),
+        )
+    console.print(table)

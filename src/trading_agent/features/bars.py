@@ -84,6 +84,13 @@ class Bars:
     def __len__(self) -> int:
         return len(self.ts)
 
+    def window(self, start: int, stop: int | None = None) -> Bars:
+        """The bars ``[start, stop)`` (a walk-forward window, say)."""
+        part = slice(start, stop)
+        return Bars(
+            self.ts[part], self.open[part], self.high[part], self.low[part], self.close[part], self.volume[part]
+        )
+
     def head(self, n: int) -> Bars:
         """The first ``n`` bars (for truncation tests and warm-up)."""
         return Bars(self.ts[:n], self.open[:n], self.high[:n], self.low[:n], self.close[:n], self.volume[:n])

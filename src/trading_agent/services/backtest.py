@@ -9,8 +9,8 @@ the same metrics for ``buy-hold`` over the same candles under ``benchmark``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,18 +20,41 @@ import pandas as pd
 from pydantic import BaseModel
 
 from trading_agent.backtest.event_runner import EventBacktest, run_event_backtest
-from trading_agent.backtest.metrics import BacktestMetrics, compute_metrics, periods_per_year
-from trading_agent.backtest.strategies import StrategyError, make_strategy
+from trading_agent.backtest.metrics import (
+    BacktestMetrics,
+    annual_return,
+    compute_metrics,
+    deflated_sharpe_ratio,
+    max_drawdown,
+    pbo,
+    periods_per_year,
+    returns_from_equity,
+    sharpe_ratio,
+    sortino_ratio,
+)
+from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
+from trading_agent.backtest.strategies import Strategy, make_strategy
+from trading_agent.backtest.walkforward import GridSearch, walk_forward
 from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
 from trading_agent.domain import Instrument, InstrumentId, SeriesKey, Trade
+from trading_agent.engine import EngineConfig
 from trading_agent.engine.funding import FundingSeries
 from trading_agent.features import Bars
+from trading_agent.risk.sizing import SizingRules
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.market_data import MarketDataService
 from trading_agent.services.trading_setup import engine_config, sizing_rules
 
-__all__ = ["BacktestOutcome", "BacktestReport", "BacktestService"]
+__all__ = [
+    "BacktestOutcome",
+    "BacktestReport",
+    "BacktestService",
+    "MarketOptions",
+    "MonteCarloReport",
+    "WalkForwardReport",
+    "WindowSpec",
+]
 
 _CONTRACT_BY_BASE = {"BTC": "BTCUSD", "ETH": "ETHUSD"}
 
@@ -54,6 +77,41 @@ class BacktestReport(BaseModel):
     benchmark: dict[str, Any]
 
     model_config = {"arbitrary_types_allowed": True}
+
+
+class WalkForwardReport(BaseModel):
+    """The per-window table and the stitched out-of-sample scores of a walk-forward run."""
+
+    series: str
+    strategy: str
+    grid: dict[str, list[Any]]
+    windows: list[dict[str, Any]]
+    out_of_sample: dict[str, Any]
+    trials: int
+
+
+class MonteCarloReport(BaseModel):
+    """Percentiles of final return and max drawdown, and the probability of ruin, per bootstrap."""
+
+    series: str
+    strategy: str
+    params: dict[str, float]
+    paths: int
+    block: int
+    ruin_loss: float
+    bar_bootstrap: dict[str, Any]
+    trade_bootstrap: dict[str, Any] | None
+    trades: int
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """Walk-forward windows: train and test lengths and the step (default: the test length), in ms."""
+
+    train_ms: int
+    test_ms: int
+    step_ms: int | None = None
+    anchored: bool = False
 
 
 class BacktestOutcome(BaseModel):
@@ -94,6 +152,43 @@ def _metrics(result: EventBacktest, per_year: float) -> BacktestMetrics:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MarketOptions:
+    """The range, contract and costs of a backtest.
+
+    ``start_ms``/``end_ms``: open times, half-open. ``funding_from`` names a stored funding series
+    (e.g. a perpetual's, for spot candles); by default the candles' own instrument's is used when
+    stored, else the rules' constant. ``taker_fee`` and ``slippage_bps`` replace the contract's
+    taker fee rate and the fixed slippage.
+    """
+
+    start_ms: int | None = None
+    end_ms: int | None = None
+    contract: str | None = None
+    funding_from: InstrumentId | None = None
+    taker_fee: Decimal | None = None
+    slippage_bps: float | None = None
+    initial_balance: Decimal = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class _Market:
+    frame: pd.DataFrame
+    bars: Bars
+    instrument: Instrument
+    config: EngineConfig
+    funding: FundingSeries | None
+    funding_source: str
+    sizing: SizingRules
+
+    def backtest(self, strategy: Strategy, start: int = 0, stop: int | None = None) -> EventBacktest:
+        """The event-driven backtest of ``strategy`` on candles ``[start, stop)``."""
+        bars = self.bars if start == 0 and stop is None else self.bars.window(start, stop)
+        return run_event_backtest(
+            bars, strategy, instrument=self.instrument, config=self.config, sizing=self.sizing, funding=self.funding
+        )
+
+
 class BacktestService:
     """Backtests over the market-data service with the trading rules and the contract specs of ``config_dir``."""
 
@@ -127,76 +222,182 @@ class BacktestService:
         series = FundingSeries(timestamps=stamps, rates=frame["funding_rate"].to_numpy())
         return series, f"stored series of {instrument} ({len(frame):,} settlements)"
 
+    def _prepare(self, series: SeriesKey, options: MarketOptions) -> _Market:
+        frame = self._market_data.load_candles(series, options.start_ms, options.end_ms)
+        if frame.empty:
+            raise ServiceError(f"no candles of {series} in the range asked for: import or download them first")
+        bars = Bars.from_frame(frame)
+        instrument = self._contract(series, options.contract)
+        if options.taker_fee is not None:
+            instrument = replace(instrument, taker_fee=options.taker_fee)
+        config = engine_config(
+            self._rules, timeframe=series.timeframe, session="backtest", initial_balance=options.initial_balance
+        )
+        if options.slippage_bps is not None:
+            config = replace(config, slippage=replace(config.slippage, fixed_bps=options.slippage_bps))
+        funding, source = self._funding(options.funding_from or series.instrument, bars)
+        if options.funding_from is not None and funding is None:
+            raise ServiceError(f"no funding rates of {options.funding_from} stored for this range (see `data list`)")
+        if funding is None:
+            source = f"constant {config.default_funding_rate} per 8 h"
+        return _Market(frame, bars, instrument, config, funding, source, sizing_rules(self._rules))
+
     def run(
+        self, series: SeriesKey, strategy: str, params: Mapping[str, Any] | None = None, *, options: MarketOptions
+    ) -> BacktestOutcome:
+        """Run ``strategy`` over ``series`` (see ``MarketOptions`` for the range, contract and costs)."""
+        with service_errors():
+            chosen = make_strategy(strategy, params)
+            market = self._prepare(series, options)
+            result = market.backtest(chosen)
+            benchmark = market.backtest(make_strategy("buy-hold"))
+            per_year = periods_per_year(series.timeframe)
+            report = BacktestReport(
+                series=str(series),
+                contract=str(market.instrument.id),
+                strategy=chosen.name,
+                params=dict(chosen.params),
+                engine="event",
+                profile=self._profile,
+                first_candle=market.frame.index[0],
+                last_candle=market.frame.index[-1],
+                candles=len(market.bars),
+                rejected_entries=result.rejected,
+                funding=market.funding_source,
+                metrics=_metrics(result, per_year).to_dict(),
+                benchmark=_metrics(benchmark, per_year).to_dict(),
+            )
+            growth = np.concatenate(([0.0], result.equity[1:] / result.equity[:-1] - 1))
+            returns = pd.DataFrame({"equity": result.equity, "return": growth}, index=market.frame.index)
+            return BacktestOutcome(report=report, returns=returns, trades=_trades_frame(result.trades))
+
+    def walk_forward(
+        self,
+        series: SeriesKey,
+        strategy: str,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        windows: WindowSpec,
+        options: MarketOptions,
+    ) -> WalkForwardReport:
+        """Optimise ``strategy`` over ``grid`` on each train window by Sharpe, trade the winner out of sample.
+
+        Each evaluation runs the event-driven backtest on the window, with the strategy's warm-up
+        read from the candles just before it (never after). The stitched out-of-sample curve is
+        scored with the return metrics, the deflated Sharpe (every grid point counts as a trial)
+        and the probability of backtest overfitting (CSCV over the grid's out-of-sample returns).
+        """
+        with service_errors():
+            for params in GridSearch(dict(grid)).candidates():
+                make_strategy(strategy, params)  # every grid point must be a valid strategy
+            market = self._prepare(series, options)
+            per_year = periods_per_year(series.timeframe)
+
+            def evaluate(start: int, stop: int, params: Mapping[str, Any]) -> np.ndarray:
+                chosen = make_strategy(strategy, params)
+                lead = max(0, start - chosen.warmup)
+                return market.backtest(chosen, lead, stop).equity[start - lead :]
+
+            def objective(equity: np.ndarray) -> float:
+                return sharpe_ratio(returns_from_equity(equity), periods_per_year=per_year)
+
+            result = walk_forward(
+                market.bars.ts,
+                evaluate=evaluate,
+                objective=objective,
+                search=GridSearch(dict(grid)),
+                train_ms=windows.train_ms,
+                test_ms=windows.test_ms,
+                step_ms=windows.step_ms or windows.test_ms,
+                anchored=windows.anchored,
+            )
+            returns = result.returns
+            trials = result.trial_returns
+            n_trials = 1 if trials is None else trials.shape[1]
+            trial_sharpes = None if trials is None else [sharpe_ratio(c, periods_per_year=per_year) for c in trials.T]
+            blocks = _pbo_blocks(0 if trials is None else trials.shape[0])
+            out_of_sample = {
+                "total_return": result.total_return,
+                "annual_return": annual_return(returns, periods_per_year=per_year),
+                "sharpe_ratio": sharpe_ratio(returns, periods_per_year=per_year),
+                "sortino_ratio": sortino_ratio(returns, periods_per_year=per_year),
+                "max_drawdown": max_drawdown(result.equity),
+                "deflated_sharpe_ratio": deflated_sharpe_ratio(
+                    returns, n_trials=n_trials, trial_sharpes=trial_sharpes, periods_per_year=per_year
+                )
+                if n_trials > 1
+                else float("nan"),
+                "pbo": pbo(trials, n_blocks=blocks) if trials is not None and n_trials > 1 and blocks else None,
+            }
+            return WalkForwardReport(
+                series=str(series),
+                strategy=strategy,
+                grid={name: list(values) for name, values in grid.items()},
+                windows=result.table(),
+                out_of_sample=out_of_sample,
+                trials=n_trials,
+            )
+
+    def monte_carlo(
         self,
         series: SeriesKey,
         strategy: str,
         params: Mapping[str, Any] | None = None,
         *,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-        contract: str | None = None,
-        funding_from: InstrumentId | None = None,
-        taker_fee: Decimal | None = None,
-        slippage_bps: float | None = None,
-        initial_balance: Decimal = Decimal(10_000),
-    ) -> BacktestOutcome:
-        """Run ``strategy`` over ``series`` between ``start_ms`` and ``end_ms`` (open times, half-open).
-
-        ``funding_from`` names a stored funding series (e.g. a perpetual's, for spot candles); by
-        default the candles' own instrument's is used when stored, else the rules' constant.
-        """
+        paths: int,
+        block: int,
+        ruin_loss: float,
+        seed: int,
+        options: MarketOptions,
+    ) -> MonteCarloReport:
+        """Resample the backtest's trades and (block-wise) its candle returns into ``paths`` equity paths."""
         with service_errors():
-            try:
-                chosen = make_strategy(strategy, params)
-            except StrategyError as exc:
-                raise ServiceError(str(exc)) from None
-            frame = self._market_data.load_candles(series, start_ms, end_ms)
-            if frame.empty:
-                raise ServiceError(f"no candles of {series} in the range asked for: import or download them first")
-            bars = Bars.from_frame(frame)
-            instrument = self._contract(series, contract)
-            if taker_fee is not None:
-                instrument = replace(instrument, taker_fee=taker_fee)
-            config = engine_config(
-                self._rules, timeframe=series.timeframe, session="backtest", initial_balance=initial_balance
+            chosen = make_strategy(strategy, params)
+            market = self._prepare(series, options)
+            result = market.backtest(chosen)
+            start = float(options.initial_balance)
+            bars = block_bootstrap(
+                returns_from_equity(result.equity), block=block, n_paths=paths, seed=seed, start_equity=start
             )
-            if slippage_bps is not None:
-                config = replace(config, slippage=replace(config.slippage, fixed_bps=slippage_bps))
-            funding, funding_source = self._funding(funding_from or series.instrument, bars)
-            if funding_from is not None and funding is None:
-                raise ServiceError(f"no funding rates of {funding_from} stored for this range (see `data list`)")
-            sizing = sizing_rules(self._rules)
-            try:
-                result = run_event_backtest(
-                    bars, chosen, instrument=instrument, config=config, sizing=sizing, funding=funding
-                )
-            except StrategyError as exc:
-                raise ServiceError(str(exc)) from None
-            benchmark = run_event_backtest(
-                bars, make_strategy("buy-hold"), instrument=instrument, config=config, sizing=sizing, funding=funding
+            trade_returns = _trade_returns(result, market.bars)
+            trades = (
+                bootstrap_trades(trade_returns, n_paths=paths, seed=seed, start_equity=start)
+                if trade_returns.size >= 2
+                else None
             )
-            per_year = periods_per_year(series.timeframe)
-            report = BacktestReport(
+            return MonteCarloReport(
                 series=str(series),
-                contract=str(instrument.id),
                 strategy=chosen.name,
                 params=dict(chosen.params),
-                engine="event",
-                profile=self._profile,
-                first_candle=frame.index[0],
-                last_candle=frame.index[-1],
-                candles=len(bars),
-                rejected_entries=result.rejected,
-                funding=funding_source if funding is not None else f"constant {config.default_funding_rate} per 8 h",
-                metrics=_metrics(result, per_year).to_dict(),
-                benchmark=_metrics(benchmark, per_year).to_dict(),
+                paths=paths,
+                block=block,
+                ruin_loss=ruin_loss,
+                bar_bootstrap=_summary(bars, ruin_loss),
+                trade_bootstrap=None if trades is None else _summary(trades, ruin_loss),
+                trades=len(result.trades),
             )
-            returns = pd.DataFrame(
-                {
-                    "equity": result.equity,
-                    "return": np.concatenate(([0.0], result.equity[1:] / result.equity[:-1] - 1)),
-                },
-                index=frame.index,
-            )
-            return BacktestOutcome(report=report, returns=returns, trades=_trades_frame(result.trades))
+
+
+def _pbo_blocks(rows: int) -> int:
+    """The largest even number of CSCV blocks up to 16 that the out-of-sample rows allow (0: too few)."""
+    blocks = min(16, rows // 2)
+    return blocks - blocks % 2 if blocks >= 2 else 0
+
+
+def _trade_returns(result: EventBacktest, bars: Bars) -> np.ndarray:
+    """Each trade's PnL over the equity at the close before it opened."""
+    if not result.trades:
+        return np.array([])
+    opened = np.searchsorted(bars.ts, [trade.ts_opened for trade in result.trades]) - 1
+    before = result.equity[np.clip(opened, 0, None)]
+    returns: np.ndarray = np.array([float(trade.pnl) for trade in result.trades]) / before
+    return returns
+
+
+def _summary(result: MonteCarloResult, ruin_loss: float) -> dict[str, Any]:
+    return {
+        "final_return_percentiles": result.final_return_percentiles(),
+        "max_drawdown_percentiles": result.max_drawdown_percentiles(),
+        "probability_of_ruin": result.probability_of_ruin(ruin_loss),
+        "steps": result.steps,
+    }
