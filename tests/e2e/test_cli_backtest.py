@@ -51,9 +51,15 @@ def test_backtest_prints_every_metric_beside_buy_hold_and_writes_its_files(
     curve = pd.read_csv(returns, index_col=0)
     assert len(curve) == HOURS_IN_2023
     assert math.isclose(curve["equity"].iloc[-1] / curve["equity"].iloc[0] - 1, report["total_return"], rel_tol=1e-9)
-    table = run_cli("backtest", "-s", "BTCUSDT", "--strategy", "rsi-reversion", "--from", "2023-06-01", cwd=tmp_path)
+    page = tmp_path / "out" / "report.html"
+    table = run_cli(
+        "backtest", "-s", "BTCUSDT", "--strategy", "rsi-reversion", "--from", "2023-06-01", "--report", str(page),
+        cwd=tmp_path,
+    )  # fmt: skip
     assert table.code == 0, table.stderr
     assert "buy-hold" in table.stdout and "Sharpe" in table.stdout and "costs on" in table.stdout
+    html = page.read_text()
+    assert html.count("<html") == 1 and "Monthly returns" in html and "<script src=" not in html
 
 
 @pytest.mark.parametrize(
@@ -64,6 +70,7 @@ def test_backtest_prints_every_metric_beside_buy_hold_and_writes_its_files(
         (["--strategy", "sma-cross", "--period", "3"], "unknown parameter(s) period"),
         (["--strategy", "buy-hold", "--from", "yesterday-ish"], "--from 'yesterday-ish' is not a date"),
         (["--strategy", "buy-hold", "--trades-out", "t.txt"], "unsupported output type"),
+        (["--strategy", "buy-hold", "--report", "t.txt"], "the report is an HTML page"),
         (["--strategy", "buy-hold"], "no candles of binance:BTCUSDT:1h"),
     ],
 )

@@ -11,6 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from trading_agent.backtest.report import write_report
 from trading_agent.cli.context import console, print_json, state
 from trading_agent.config.trading_rules import load_trading_rules
 from trading_agent.domain import InstrumentId, SeriesKey
@@ -94,6 +95,9 @@ def backtest(
     ] = None,
     slippage: Annotated[float | None, typer.Option("--slippage", help="Fixed slippage in bps (default 2).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report_out: Annotated[
+        Path | None, typer.Option("--report", help="Write the self-contained HTML report (.html).")
+    ] = None,
     trades_out: Annotated[Path | None, typer.Option("--trades-out", help="Write the trades (.csv, .parquet).")] = None,
     returns_out: Annotated[
         Path | None, typer.Option("--returns-out", help="Write equity and return per candle (.csv, .parquet).")
@@ -107,6 +111,8 @@ def backtest(
     for out in (trades_out, returns_out):
         if out is not None:
             check_table_path(out)
+    if report_out is not None and report_out.suffix.lower() not in (".html", ".htm"):
+        raise ServiceError(f"{report_out}: the report is an HTML page: use a .html file name")
     params = {
         name: value
         for name, value in {"fast": fast, "slow": slow, "period": period, "lower": lower, "upper": upper}.items()
@@ -130,6 +136,8 @@ def backtest(
         write_table(outcome.trades, trades_out)
     if returns_out is not None:
         write_table(outcome.returns, returns_out)
+    if report_out is not None:
+        write_report(report_out, outcome.html())
     report = outcome.report
     if json_:
         run = report.model_dump(exclude={"metrics", "benchmark"})

@@ -33,6 +33,7 @@ from trading_agent.backtest.metrics import (
     sortino_ratio,
 )
 from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
+from trading_agent.backtest.report import render_report
 from trading_agent.backtest.strategies import Strategy, make_strategy
 from trading_agent.backtest.walkforward import GridSearch, walk_forward
 from trading_agent.config.instruments import load_instruments
@@ -115,11 +116,28 @@ class WindowSpec:
 
 
 class BacktestOutcome(BaseModel):
-    """The report plus what the files are written from: per-candle returns and the closed trades."""
+    """The report plus what the files and the HTML report are made from."""
 
     report: BacktestReport
     returns: pd.DataFrame
     trades: pd.DataFrame
+    benchmark_equity: pd.Series
+    closed_trades: tuple[Trade, ...]
+    periods_per_year: float
+
+    def html(self) -> str:
+        """The self-contained HTML report (equity and drawdown, monthly returns, trades, rolling Sharpe)."""
+        report = self.report
+        title = f"{report.strategy} {report.params or ''} on {report.series} as {report.contract}"
+        return render_report(
+            title=title,
+            equity=self.returns["equity"],
+            benchmark_equity=self.benchmark_equity,
+            trades=self.closed_trades,
+            metrics=report.metrics,
+            benchmark_metrics=report.benchmark,
+            periods_per_year=self.periods_per_year,
+        )
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -269,7 +287,14 @@ class BacktestService:
             )
             growth = np.concatenate(([0.0], result.equity[1:] / result.equity[:-1] - 1))
             returns = pd.DataFrame({"equity": result.equity, "return": growth}, index=market.frame.index)
-            return BacktestOutcome(report=report, returns=returns, trades=_trades_frame(result.trades))
+            return BacktestOutcome(
+                report=report,
+                returns=returns,
+                trades=_trades_frame(result.trades),
+                benchmark_equity=pd.Series(benchmark.equity, index=market.frame.index),
+                closed_trades=result.trades,
+                periods_per_year=per_year,
+            )
 
     def walk_forward(
         self,
