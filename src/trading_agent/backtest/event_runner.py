@@ -124,7 +124,7 @@ def run_event_backtest(
             )
         engine.commit(checkpoint=False)
     events = tuple(journal.events)
-    equity, held = equity_curve(events, bars, instrument, config.initial_balance)
+    equity, held = equity_curve(events, bars, instrument, config.initial_balance, config.timeframe.ms)
     return EventBacktest(equity, held, engine.trades, events, engine.portfolio_state(), rejected)
 
 
@@ -180,9 +180,13 @@ def _act(
 
 
 def equity_curve(
-    events: tuple[Event, ...], bars: Bars, instrument: Instrument, deposit: Decimal
+    events: tuple[Event, ...], bars: Bars, instrument: Instrument, deposit: Decimal, timeframe_ms: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Equity at each close and whether a position was open there, rebuilt from the fills and funding."""
+    """Equity at each close and whether a position was open there, rebuilt from the fills and funding.
+
+    A funding settlement counts from the candle the engine paid it in: the one containing it, or
+    the first after a gap in the candles (the first whose close is after the settlement).
+    """
     n = len(bars)
     flows = np.zeros(n)
     signed = np.zeros(n)
@@ -195,8 +199,8 @@ def equity_curve(
             flows[index] -= quantity * contract_value * float(fill.price) + float(fill.fee)
             signed[index] += quantity
         elif isinstance(event, FundingApplied):
-            index = int(np.searchsorted(bars.ts, event.ts_event, side="right")) - 1
-            flows[max(index, 0)] -= float(event.amount)
+            index = int(np.searchsorted(bars.ts, event.ts_event - timeframe_ms, side="right"))
+            flows[min(index, n - 1)] -= float(event.amount)
     held = np.cumsum(signed)
     equity = float(deposit) + np.cumsum(flows) + held * contract_value * bars.close
     return equity, held != 0

@@ -112,3 +112,15 @@ def test_buy_hold_is_all_equity_long_from_the_first_candle_to_the_last_costs_on(
     expected = 10_000 - float(fill.fee) + contracts * 0.001 * (float(bars.close[-1]) - float(fill.price))
     assert result.equity[-1] == pytest.approx(expected, rel=1e-12)
     assert result.trades == () and result.in_position[1:].all() and not result.in_position[0]
+
+
+def test_the_curve_at_every_close_is_the_engine_stopped_there_even_across_a_gap_in_the_candles() -> None:
+    full = _bars(60, seed=9)
+    keep = np.r_[0:29, 33:60]  # day 2 05:00 to 08:00 missing: the 08:00 funding is paid at 09:00
+    bars = Bars(*(getattr(full, column)[keep] for column in ("ts", "open", "high", "low", "close", "volume")))
+    config = _config(default_funding_rate=D("0.01"))
+    result = run_event_backtest(bars, make_strategy("buy-hold"), instrument=btcusd(), config=config, sizing=SIZING)
+    for k in (1, 5, 27, 28, 29, 30, 45, len(bars) - 1):
+        head = Bars(*(getattr(bars, column)[: k + 1] for column in ("ts", "open", "high", "low", "close", "volume")))
+        stopped = run_event_backtest(head, make_strategy("buy-hold"), instrument=btcusd(), config=config, sizing=SIZING)
+        assert result.equity[k] == pytest.approx(float(stopped.final_state.equity), rel=1e-12), k
