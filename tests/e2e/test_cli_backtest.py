@@ -60,6 +60,16 @@ def test_backtest_prints_every_metric_beside_buy_hold_and_writes_its_files(
     assert "buy-hold" in table.stdout and "Sharpe" in table.stdout and "costs on" in table.stdout
     html = page.read_text()
     assert html.count("<html") == 1 and "Monthly returns" in html and "<script src=" not in html
+    vector = run_cli(
+        "backtest", "-s", "BTCUSDT", "--strategy", "sma-cross", "--from", "2023-01-01", "--to", "2024-01-01",
+        "--funding", "binanceusdm:BTCUSDT", "--engine", "vector", "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert vector.code == 0, vector.stderr
+    fast = vector.json()
+    assert fast["run"]["engine"].startswith("vector") and fast["run"]["candles"] == HOURS_IN_2023
+    # no risk gate in the vectorized model: it keeps trading where the losing-streak breaker stopped the engine
+    assert fast["num_trades"] > report["num_trades"]
+    assert fast["benchmark"]["total_return"] == pytest.approx(report["benchmark"]["total_return"], rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +81,7 @@ def test_backtest_prints_every_metric_beside_buy_hold_and_writes_its_files(
         (["--strategy", "buy-hold", "--from", "yesterday-ish"], "--from 'yesterday-ish' is not a date"),
         (["--strategy", "buy-hold", "--trades-out", "t.txt"], "unsupported output type"),
         (["--strategy", "buy-hold", "--report", "t.txt"], "the report is an HTML page"),
+        (["--strategy", "buy-hold", "--engine", "warp"], "unknown engine 'warp': choose event or vector"),
         (["--strategy", "buy-hold"], "no candles of binance:BTCUSDT:1h"),
     ],
 )

@@ -111,7 +111,7 @@ from trading_agent.backtest.vectorized_nb import (
     KernelParams,
     backtest_signals_nb,
 )
-from trading_agent.domain import Instrument, Liquidity, OrderRole, SizingMethod
+from trading_agent.domain import Instrument, Liquidity, OrderRole, PositionSide, SizingMethod, Trade, TradeId
 from trading_agent.engine import EngineConfig, StopMethod
 from trading_agent.engine.funding import FundingSeries, funding_times, rate_at
 from trading_agent.features import Bars
@@ -172,6 +172,36 @@ class VectorBacktest:
     def final_equity(self) -> float:
         """Equity at the last close."""
         return float(self.equity[-1])
+
+    def domain_trades(self, instrument: Instrument) -> tuple[Trade, ...]:
+        """The trades as the domain's ``Trade`` records (what the metrics and reports read).
+
+        ``pnl_percent`` is against the margin committed at leverage 1 (the notional at entry).
+        """
+        return tuple(
+            Trade(
+                id=TradeId(f"vector-{n}"),
+                instrument=instrument.id,
+                side=PositionSide.LONG if record["side"] > 0 else PositionSide.SHORT,
+                contracts=int(record["contracts"]),
+                entry_price=Decimal(repr(float(record["entry_price"]))),
+                exit_price=Decimal(repr(float(record["exit_price"]))),
+                pnl=Decimal(repr(float(record["pnl"]))),
+                pnl_percent=Decimal(
+                    repr(
+                        float(record["pnl"])
+                        / (int(record["contracts"]) * float(instrument.contract_value) * float(record["entry_price"]))
+                        * 100
+                    )
+                ),
+                fees=Decimal(repr(float(record["fees"]))),
+                funding=Decimal(repr(float(record["funding"]))),
+                ts_opened=int(record["entry_ts"]),
+                ts_closed=int(record["exit_ts"]),
+                exit_reason=str(record["exit_reason"]),
+            )
+            for n, record in enumerate(self.trades, start=1)
+        )
 
 
 def ungated_config(config: EngineConfig) -> EngineConfig:

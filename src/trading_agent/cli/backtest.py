@@ -94,6 +94,9 @@ def backtest(
         str | None, typer.Option("--fees", help="Taker fee rate instead of the contract's (e.g. 0.0005).")
     ] = None,
     slippage: Annotated[float | None, typer.Option("--slippage", help="Fixed slippage in bps (default 2).")] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="event (the trading engine, risk on) or vector (compiled, no risk gate).")
+    ] = "event",
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     report_out: Annotated[
         Path | None, typer.Option("--report", help="Write the self-contained HTML report (.html).")
@@ -131,7 +134,7 @@ def backtest(
         taker_fee=taker_fee,
         slippage_bps=slippage,
     )
-    outcome = service.run(SeriesKey.of(exchange, symbol, timeframe), strategy, params, options=options)
+    outcome = service.run(SeriesKey.of(exchange, symbol, timeframe), strategy, params, options=options, engine=engine)
     if trades_out is not None:
         write_table(outcome.trades, trades_out)
     if returns_out is not None:

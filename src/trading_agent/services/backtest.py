@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from trading_agent.backtest.event_runner import EventBacktest, run_event_backtest
+from trading_agent.backtest.event_runner import run_event_backtest
 from trading_agent.backtest.metrics import (
     BacktestMetrics,
     annual_return,
@@ -35,6 +35,7 @@ from trading_agent.backtest.metrics import (
 from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
 from trading_agent.backtest.report import render_report
 from trading_agent.backtest.strategies import Strategy, make_strategy
+from trading_agent.backtest.vectorized import VectorBacktest, run_vectorized_backtest
 from trading_agent.backtest.walkforward import GridSearch, walk_forward
 from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
@@ -164,7 +165,7 @@ def _trades_frame(trades: tuple[Trade, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _metrics(result: EventBacktest, per_year: float) -> BacktestMetrics:
+def _metrics(result: _Run, per_year: float) -> BacktestMetrics:
     return compute_metrics(
         result.equity, trades=result.trades, in_position=result.in_position, periods_per_year=per_year
     )
@@ -199,12 +200,25 @@ class _Market:
     funding_source: str
     sizing: SizingRules
 
-    def backtest(self, strategy: Strategy, start: int = 0, stop: int | None = None) -> EventBacktest:
-        """The event-driven backtest of ``strategy`` on candles ``[start, stop)``."""
+    def backtest(self, strategy: Strategy, start: int = 0, stop: int | None = None, *, engine: str = "event") -> _Run:
+        """The backtest of ``strategy`` on candles ``[start, stop)`` by the ``event`` or ``vector`` engine."""
         bars = self.bars if start == 0 and stop is None else self.bars.window(start, stop)
-        return run_event_backtest(
+        runner = run_vectorized_backtest if engine == "vector" else run_event_backtest
+        result = runner(
             bars, strategy, instrument=self.instrument, config=self.config, sizing=self.sizing, funding=self.funding
         )
+        trades = result.domain_trades(self.instrument) if isinstance(result, VectorBacktest) else result.trades
+        return _Run(result.equity, result.in_position, trades, result.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What every report needs of a backtest, whichever engine ran it."""
+
+    equity: np.ndarray
+    in_position: np.ndarray
+    trades: tuple[Trade, ...]
+    rejected: int
 
 
 class BacktestService:
@@ -261,21 +275,33 @@ class BacktestService:
         return _Market(frame, bars, instrument, config, funding, source, sizing_rules(self._rules))
 
     def run(
-        self, series: SeriesKey, strategy: str, params: Mapping[str, Any] | None = None, *, options: MarketOptions
+        self,
+        series: SeriesKey,
+        strategy: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        options: MarketOptions,
+        engine: str = "event",
     ) -> BacktestOutcome:
-        """Run ``strategy`` over ``series`` (see ``MarketOptions`` for the range, contract and costs)."""
+        """Run ``strategy`` over ``series`` (see ``MarketOptions`` for the range, contract and costs).
+
+        ``engine``: ``event`` (the trading engine, risk manager on) or ``vector`` (the compiled
+        research path: the same fills and costs, without the risk limits and circuit breakers).
+        """
+        if engine not in ("event", "vector"):
+            raise ServiceError(f"unknown engine {engine!r}: choose event or vector")
         with service_errors():
             chosen = make_strategy(strategy, params)
             market = self._prepare(series, options)
-            result = market.backtest(chosen)
-            benchmark = market.backtest(make_strategy("buy-hold"))
+            result = market.backtest(chosen, engine=engine)
+            benchmark = market.backtest(make_strategy("buy-hold"), engine=engine)
             per_year = periods_per_year(series.timeframe)
             report = BacktestReport(
                 series=str(series),
                 contract=str(market.instrument.id),
                 strategy=chosen.name,
                 params=dict(chosen.params),
-                engine="event",
+                engine=engine if engine == "event" else "vector (risk limits and breakers not modelled)",
                 profile=self._profile,
                 first_candle=market.frame.index[0],
                 last_candle=market.frame.index[-1],
@@ -409,7 +435,7 @@ def _pbo_blocks(rows: int) -> int:
     return blocks - blocks % 2 if blocks >= 2 else 0
 
 
-def _trade_returns(result: EventBacktest, bars: Bars) -> np.ndarray:
+def _trade_returns(result: _Run, bars: Bars) -> np.ndarray:
     """Each trade's PnL over the equity at the close before it opened."""
     if not result.trades:
         return np.array([])
