@@ -109,11 +109,13 @@ def test_walkforward_and_montecarlo_report_out_of_sample_honesty(btc_1h_path: Pa
     assert all(w["train_end_ms"] < w["test_start_ms"] for w in report["windows"])  # no look-ahead
     scores = report["out_of_sample"]
     assert 0 <= scores["pbo"] <= 1 and 0 <= scores["deflated_sharpe_ratio"] <= 1
+    fan = tmp_path / "mc.html"
     simulated = run_cli(
         "montecarlo", "-s", "BTCUSDT", "--strategy", "buy-hold", "--from", "2023-01-01", "--to", "2024-01-01",
-        "--paths", "500", "--json", cwd=tmp_path,
+        "--paths", "500", "--json", "--report", str(fan), cwd=tmp_path,
     )  # fmt: skip
     assert simulated.code == 0, simulated.stderr
+    assert "Monte Carlo equity paths" in fan.read_text() and "html" not in simulated.json()
     bars = simulated.json()["bar_bootstrap"]
     finals = [bars["final_return_percentiles"][str(p)] for p in (5, 25, 50, 75, 95)]
     assert finals == sorted(finals) and 0 <= bars["probability_of_ruin"] <= 1

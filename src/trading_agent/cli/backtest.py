@@ -52,6 +52,11 @@ def _time_ms(text: str | None, option: str) -> int | None:
     return int(stamp.value // 1_000_000)
 
 
+def _check_report_path(path: Path | None) -> None:
+    if path is not None and path.suffix.lower() not in (".html", ".htm"):
+        raise ServiceError(f"{path}: the report is an HTML page: use a .html file name")
+
+
 def _series_instrument(text: str | None) -> InstrumentId | None:
     if text is None:
         return None
@@ -114,8 +119,7 @@ def backtest(
     for out in (trades_out, returns_out):
         if out is not None:
             check_table_path(out)
-    if report_out is not None and report_out.suffix.lower() not in (".html", ".htm"):
-        raise ServiceError(f"{report_out}: the report is an HTML page: use a .html file name")
+    _check_report_path(report_out)
     params = {
         name: value
         for name, value in {"fast": fast, "slow": slow, "period": period, "lower": lower, "upper": upper}.items()
@@ -267,6 +271,9 @@ def montecarlo(
     from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="End of the range, exclusive (UTC).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report_out: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report with the fan chart (.html).")
+    ] = None,
 ) -> None:
     """Monte Carlo of a backtest: its trades resampled, and its candle returns block-resampled.
 
@@ -274,6 +281,7 @@ def montecarlo(
     of losing ``--ruin`` of the equity at some point.
     """
     params = {name: value for name, value in {"fast": fast, "slow": slow}.items() if value is not None}
+    _check_report_path(report_out)
     options = MarketOptions(start_ms=_time_ms(from_, "--from"), end_ms=_time_ms(to, "--to"))
     report = _service(ctx).monte_carlo(
         SeriesKey.of(exchange, symbol, timeframe),
@@ -284,9 +292,12 @@ def montecarlo(
         ruin_loss=ruin,
         seed=seed,
         options=options,
+        html=report_out is not None,
     )
+    if report_out is not None and report.html is not None:
+        write_report(report_out, report.html)
     if json_:
-        print_json(report.model_dump())
+        print_json(report.model_dump(exclude={"html"}))
         return
     table = Table(title=f"Monte Carlo: {report.strategy} on {report.series}, {report.paths:,} paths")
     for column in ("bootstrap", "final return p5 / p50 / p95", "max drawdown p50 / p95", f"P(lose {ruin:.0%})"):

@@ -104,6 +104,7 @@ class MonteCarloReport(BaseModel):
     bar_bootstrap: dict[str, Any]
     trade_bootstrap: dict[str, Any] | None
     trades: int
+    html: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,8 +401,13 @@ class BacktestService:
         ruin_loss: float,
         seed: int,
         options: MarketOptions,
+        html: bool = False,
     ) -> MonteCarloReport:
-        """Resample the backtest's trades and (block-wise) its candle returns into ``paths`` equity paths."""
+        """Resample the backtest's trades and (block-wise) its candle returns into ``paths`` equity paths.
+
+        With ``html``, the report also carries the backtest's HTML report with the fan chart of the
+        candle bootstrap.
+        """
         with service_errors():
             chosen = make_strategy(strategy, params)
             market = self._prepare(series, options)
@@ -426,7 +432,22 @@ class BacktestService:
                 bar_bootstrap=_summary(bars, ruin_loss),
                 trade_bootstrap=None if trades is None else _summary(trades, ruin_loss),
                 trades=len(result.trades),
+                html=_fan_report(series, chosen, market, result, bars) if html else None,
             )
+
+
+def _fan_report(series: SeriesKey, strategy: Strategy, market: _Market, result: _Run, paths: MonteCarloResult) -> str:
+    per_year = periods_per_year(series.timeframe)
+    return render_report(
+        title=f"{strategy.name} {dict(strategy.params) or ''} on {series}: Monte Carlo of {paths.n_paths:,} paths",
+        equity=pd.Series(result.equity, index=market.frame.index),
+        benchmark_equity=None,
+        trades=result.trades,
+        metrics=_metrics(result, per_year).to_dict(),
+        benchmark_metrics=None,
+        periods_per_year=per_year,
+        monte_carlo=paths,
+    )
 
 
 def _pbo_blocks(rows: int) -> int:
