@@ -18,6 +18,7 @@ matches the engine's exact books to far below a cent (a test checks the final va
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 
@@ -51,6 +52,7 @@ __all__ = ["ATR_PERIOD", "EventBacktest", "equity_curve", "run_event_backtest"]
 
 ATR_PERIOD = 14
 VOLATILITY_AVERAGE = 200  # candles in the average the volatility breaker compares with
+PROGRESS_EVERY = 10_000
 _ALL_IN = Decimal("0.98")
 _UNLIMITED = 1_000_000
 
@@ -97,8 +99,12 @@ def run_event_backtest(
     config: EngineConfig,
     sizing: SizingRules,
     funding: FundingSeries | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EventBacktest:
-    """Run ``strategy`` over ``bars`` through a fresh engine (in-memory journal); see the module docstring."""
+    """Run ``strategy`` over ``bars`` through a fresh engine (in-memory journal); see the module docstring.
+
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` candles and at the end (a bar on a terminal).
+    """
     signals: Signals = strategy.signals(bars)
     engine_config = _yardstick(config) if strategy.all_in else config
     journal = MemoryJournal()
@@ -123,6 +129,10 @@ def run_event_backtest(
                 instrument=instrument,
             )
         engine.commit(checkpoint=False)
+        if progress is not None and i % PROGRESS_EVERY == 0:
+            progress(i, len(volume))
+    if progress is not None:
+        progress(len(volume), len(volume))
     events = tuple(journal.events)
     equity, held = equity_curve(events, bars, instrument, config.initial_balance, config.timeframe.ms)
     return EventBacktest(equity, held, engine.trades, events, engine.portfolio_state(), rejected)

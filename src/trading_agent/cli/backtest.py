@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from trading_agent.backtest.report import write_report
 from trading_agent.cli.context import console, print_json, state
 from trading_agent.config.trading_rules import load_trading_rules
 from trading_agent.domain import InstrumentId, SeriesKey
-from trading_agent.services.backtest import BacktestService, MarketOptions, WindowSpec
+from trading_agent.services.backtest import BacktestService, MarketOptions, Progress, WindowSpec
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.files import check_table_path, write_table
 
@@ -50,6 +53,21 @@ def _time_ms(text: str | None, option: str) -> int | None:
         raise ServiceError(f"{option} {text!r} is not a date or time (e.g. 2024-01-31 or 2024-01-31T12:00)") from None
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return int(stamp.value // 1_000_000)
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Progress | None]:
+    """A progress bar for the candles when stdout is a terminal (none for --json or a pipe)."""
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    with RichProgress(console=console, transient=True) as bar:
+        task = bar.add_task("backtest", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def _check_report_path(path: Path | None) -> None:
@@ -138,7 +156,15 @@ def backtest(
         taker_fee=taker_fee,
         slippage_bps=slippage,
     )
-    outcome = service.run(SeriesKey.of(exchange, symbol, timeframe), strategy, params, options=options, engine=engine)
+    with _progress_bar(json_) as progress:
+        outcome = service.run(
+            SeriesKey.of(exchange, symbol, timeframe),
+            strategy,
+            params,
+            options=options,
+            engine=engine,
+            progress=progress,
+        )
     if trades_out is not None:
         write_table(outcome.trades, trades_out)
     if returns_out is not None:

@@ -9,7 +9,7 @@ the same metrics for ``buy-hold`` over the same candles under ``benchmark``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +35,7 @@ from trading_agent.backtest.metrics import (
 from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
 from trading_agent.backtest.report import render_report
 from trading_agent.backtest.strategies import Strategy, make_strategy
-from trading_agent.backtest.vectorized import VectorBacktest, run_vectorized_backtest
+from trading_agent.backtest.vectorized import run_vectorized_backtest
 from trading_agent.backtest.walkforward import GridSearch, walk_forward
 from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
@@ -54,11 +54,15 @@ __all__ = [
     "BacktestService",
     "MarketOptions",
     "MonteCarloReport",
+    "Progress",
     "WalkForwardReport",
     "WindowSpec",
 ]
 
 _CONTRACT_BY_BASE = {"BTC": "BTCUSD", "ETH": "ETHUSD"}
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: candles processed so far (for a progress bar)."""
 
 
 class BacktestReport(BaseModel):
@@ -201,15 +205,27 @@ class _Market:
     funding_source: str
     sizing: SizingRules
 
-    def backtest(self, strategy: Strategy, start: int = 0, stop: int | None = None, *, engine: str = "event") -> _Run:
+    def backtest(
+        self,
+        strategy: Strategy,
+        start: int = 0,
+        stop: int | None = None,
+        *,
+        engine: str = "event",
+        progress: Progress | None = None,
+    ) -> _Run:
         """The backtest of ``strategy`` on candles ``[start, stop)`` by the ``event`` or ``vector`` engine."""
         bars = self.bars if start == 0 and stop is None else self.bars.window(start, stop)
-        runner = run_vectorized_backtest if engine == "vector" else run_event_backtest
-        result = runner(
-            bars, strategy, instrument=self.instrument, config=self.config, sizing=self.sizing, funding=self.funding
+        instrument, config, sizing, funding = self.instrument, self.config, self.sizing, self.funding
+        if engine == "vector":
+            vector = run_vectorized_backtest(
+                bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding
+            )
+            return _Run(vector.equity, vector.in_position, vector.domain_trades(instrument), vector.rejected)
+        result = run_event_backtest(
+            bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding, progress=progress
         )
-        trades = result.domain_trades(self.instrument) if isinstance(result, VectorBacktest) else result.trades
-        return _Run(result.equity, result.in_position, trades, result.rejected)
+        return _Run(result.equity, result.in_position, result.trades, result.rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +299,7 @@ class BacktestService:
         *,
         options: MarketOptions,
         engine: str = "event",
+        progress: Progress | None = None,
     ) -> BacktestOutcome:
         """Run ``strategy`` over ``series`` (see ``MarketOptions`` for the range, contract and costs).
 
@@ -294,7 +311,7 @@ class BacktestService:
         with service_errors():
             chosen = make_strategy(strategy, params)
             market = self._prepare(series, options)
-            result = market.backtest(chosen, engine=engine)
+            result = market.backtest(chosen, engine=engine, progress=progress)
             benchmark = market.backtest(make_strategy("buy-hold"), engine=engine)
             per_year = periods_per_year(series.timeframe)
             report = BacktestReport(

@@ -124,3 +124,17 @@ def test_the_curve_at_every_close_is_the_engine_stopped_there_even_across_a_gap_
         head = Bars(*(getattr(bars, column)[: k + 1] for column in ("ts", "open", "high", "low", "close", "volume")))
         stopped = run_event_backtest(head, make_strategy("buy-hold"), instrument=btcusd(), config=config, sizing=SIZING)
         assert result.equity[k] == pytest.approx(float(stopped.final_state.equity), rel=1e-12), k
+
+
+def test_progress_is_reported_up_to_the_last_candle() -> None:
+    bars = _bars(25_000, seed=5)
+    seen: list[tuple[int, int]] = []
+    run_event_backtest(
+        bars,
+        make_strategy("sma-cross", {"fast": 10, "slow": 30}),
+        instrument=btcusd(),
+        config=_config(),
+        sizing=SIZING,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(0, 25_000), (10_000, 25_000), (20_000, 25_000), (25_000, 25_000)]
