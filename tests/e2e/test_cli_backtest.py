@@ -119,5 +119,14 @@ def test_walkforward_and_montecarlo_report_out_of_sample_honesty(btc_1h_path: Pa
     bars = simulated.json()["bar_bootstrap"]
     finals = [bars["final_return_percentiles"][str(p)] for p in (5, 25, 50, 75, 95)]
     assert finals == sorted(finals) and 0 <= bars["probability_of_ruin"] <= 1
+    tuned = run_cli(
+        "walkforward", "-s", "BTCUSDT", "--strategy", "sma-cross", "--grid", "fast=5,60", "--grid", "slow=20,120",
+        "--optuna", "4", "--train", "60d", "--test", "60d", "--from", "2023-01-01", "--to", "2023-07-01", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert tuned.code == 0, tuned.stderr
+    optuna = tuned.json()
+    assert optuna["search"] == "optuna" and optuna["trials"] == 4 and optuna["out_of_sample"]["pbo"] is None
+    assert all(5 <= w["best_params"]["fast"] <= 60 for w in optuna["windows"])
     bad = run_cli("walkforward", "-s", "BTCUSDT", "--strategy", "sma-cross", "--grid", "fast=ten", cwd=tmp_path)
     assert bad.code == 1 and "--grid 'fast=ten': write NAME=V1,V2" in bad.stderr

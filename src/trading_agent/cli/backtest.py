@@ -234,6 +234,9 @@ def walkforward(
     anchored: Annotated[
         bool, typer.Option("--anchored", help="Keep every train window's start at the first candle.")
     ] = False,
+    optuna: Annotated[
+        int | None, typer.Option("--optuna", help="Optuna TPE trials per window over the --grid ranges (min to max).")
+    ] = None,
     exchange: Annotated[str, typer.Option("--exchange", "-e", help="Stored series: exchange.")] = "binance",
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe.")] = "1h",
     from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC).")] = None,
@@ -256,12 +259,18 @@ def walkforward(
         start_ms=_time_ms(from_, "--from"), end_ms=_time_ms(to, "--to"), funding_from=_series_instrument(funding)
     )
     report = _service(ctx).walk_forward(
-        SeriesKey.of(exchange, symbol, timeframe), strategy, _grid(grid), windows=windows, options=options
+        SeriesKey.of(exchange, symbol, timeframe),
+        strategy,
+        _grid(grid),
+        windows=windows,
+        options=options,
+        optuna_trials=optuna,
     )
     if json_:
         print_json(report.model_dump())
         return
-    table = Table(title=f"Walk-forward: {strategy} on {report.series}, {report.trials} grid points per window")
+    searched = f"{report.trials} grid points" if report.search == "grid" else f"{report.trials} Optuna trials"
+    table = Table(title=f"Walk-forward: {strategy} on {report.series}, {searched} per window")
     for column in ("window", "test from", "test to", "best params", "in-sample Sharpe", "out-of-sample return"):
         table.add_column(column, justify="left" if column in ("test from", "test to", "best params") else "right")
     for row in report.windows:

@@ -34,9 +34,9 @@ from trading_agent.backtest.metrics import (
 )
 from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
 from trading_agent.backtest.report import render_report
-from trading_agent.backtest.strategies import Strategy, make_strategy
+from trading_agent.backtest.strategies import STRATEGIES, Strategy, StrategyError, make_strategy
 from trading_agent.backtest.vectorized import run_vectorized_backtest
-from trading_agent.backtest.walkforward import GridSearch, walk_forward
+from trading_agent.backtest.walkforward import FloatRange, GridSearch, IntRange, OptunaSearch, walk_forward
 from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
 from trading_agent.domain import Instrument, InstrumentId, SeriesKey, Trade
@@ -94,6 +94,7 @@ class WalkForwardReport(BaseModel):
     windows: list[dict[str, Any]]
     out_of_sample: dict[str, Any]
     trials: int
+    search: str
 
 
 class MonteCarloReport(BaseModel):
@@ -348,22 +349,38 @@ class BacktestService:
         *,
         windows: WindowSpec,
         options: MarketOptions,
+        optuna_trials: int | None = None,
     ) -> WalkForwardReport:
-        """Optimise ``strategy`` over ``grid`` on each train window by Sharpe, trade the winner out of sample.
+        """Optimise ``strategy`` on each train window by Sharpe, trade the winner out of sample.
 
-        Each evaluation runs the event-driven backtest on the window, with the strategy's warm-up
-        read from the candles just before it (never after). The stitched out-of-sample curve is
-        scored with the return metrics, the deflated Sharpe (every grid point counts as a trial)
-        and the probability of backtest overfitting (CSCV over the grid's out-of-sample returns).
+        The search is ``grid`` (every combination), or with ``optuna_trials`` an Optuna TPE study
+        of that many trials over the ranges ``grid`` spans (each parameter from its lowest to its
+        highest value). Each evaluation runs the event-driven backtest on the window, with the
+        strategy's warm-up read from the candles just before it (never after). The stitched
+        out-of-sample curve is scored with the return metrics and, for a grid, the deflated Sharpe
+        (every grid point counts as a trial) and the probability of backtest overfitting (CSCV over
+        the grid's out-of-sample returns); Optuna's trials differ from window to window, so neither
+        is computed for it (reported as None).
         """
         with service_errors():
-            for params in GridSearch(dict(grid)).candidates():
-                make_strategy(strategy, params)  # every grid point must be a valid strategy
+            if optuna_trials is None:
+                for params in GridSearch(dict(grid)).candidates():
+                    make_strategy(strategy, params)  # every grid point must be a valid strategy
+                search: GridSearch | OptunaSearch = GridSearch(dict(grid))
+            else:
+                make_strategy(strategy)  # a known strategy; its parameters are sampled per trial
+                unknown = sorted(set(grid) - STRATEGIES[strategy][1])
+                if unknown:
+                    raise ServiceError(f"{strategy}: unknown parameter(s) {', '.join(unknown)}")
+                search = _optuna(grid, optuna_trials)
             market = self._prepare(series, options)
             per_year = periods_per_year(series.timeframe)
 
             def evaluate(start: int, stop: int, params: Mapping[str, Any]) -> np.ndarray:
-                chosen = make_strategy(strategy, params)
+                try:  # Optuna may sample a combination the strategy refuses (fast >= slow): it does not trade
+                    chosen = make_strategy(strategy, params)
+                except StrategyError:
+                    return np.full(stop - start, float(options.initial_balance))
                 lead = max(0, start - chosen.warmup)
                 return market.backtest(chosen, lead, stop).equity[start - lead :]
 
@@ -374,7 +391,7 @@ class BacktestService:
                 market.bars.ts,
                 evaluate=evaluate,
                 objective=objective,
-                search=GridSearch(dict(grid)),
+                search=search,
                 train_ms=windows.train_ms,
                 test_ms=windows.test_ms,
                 step_ms=windows.step_ms or windows.test_ms,
@@ -382,7 +399,7 @@ class BacktestService:
             )
             returns = result.returns
             trials = result.trial_returns
-            n_trials = 1 if trials is None else trials.shape[1]
+            n_trials = 1 if trials is None else trials.shape[1]  # Optuna: no common trials, nothing to deflate
             trial_sharpes = None if trials is None else [sharpe_ratio(c, periods_per_year=per_year) for c in trials.T]
             blocks = _pbo_blocks(0 if trials is None else trials.shape[0])
             out_of_sample = {
@@ -395,7 +412,7 @@ class BacktestService:
                     returns, n_trials=n_trials, trial_sharpes=trial_sharpes, periods_per_year=per_year
                 )
                 if n_trials > 1
-                else float("nan"),
+                else None,
                 "pbo": pbo(trials, n_blocks=blocks) if trials is not None and n_trials > 1 and blocks else None,
             }
             return WalkForwardReport(
@@ -404,7 +421,8 @@ class BacktestService:
                 grid={name: list(values) for name, values in grid.items()},
                 windows=result.table(),
                 out_of_sample=out_of_sample,
-                trials=n_trials,
+                trials=n_trials if optuna_trials is None else optuna_trials,
+                search="grid" if optuna_trials is None else "optuna",
             )
 
     def monte_carlo(
@@ -465,6 +483,16 @@ def _fan_report(series: SeriesKey, strategy: Strategy, market: _Market, result: 
         periods_per_year=per_year,
         monte_carlo=paths,
     )
+
+
+def _optuna(grid: Mapping[str, Sequence[Any]], n_trials: int) -> OptunaSearch:
+    """An Optuna search over the range each parameter's values span (whole numbers stay whole)."""
+    space: dict[str, IntRange | FloatRange] = {}
+    for name, values in grid.items():
+        low, high = min(values), max(values)
+        whole = all(float(v).is_integer() for v in values)
+        space[name] = IntRange(int(low), int(high)) if whole else FloatRange(float(low), float(high))
+    return OptunaSearch(space, n_trials)
 
 
 def _pbo_blocks(rows: int) -> int:
