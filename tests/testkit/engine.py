@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
+from unittest.mock import patch
 
 from tests.testkit.instruments import BTCUSD_ID, btcusd
 from trading_agent.domain import Candle, Event, OrderIntent, Side, Timeframe
+from trading_agent.engine.book import ALWAYS
 from trading_agent.engine.config import EngineConfig
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.journal import MemoryJournal
+from trading_agent.engine.state import EngineState
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 
@@ -77,3 +81,17 @@ def without_ids(event: Event) -> Event:
 
 
 D = Decimal
+
+
+def _always_slow(self: EngineState) -> None:
+    _REFRESH(self)
+    for book in self.books.values():
+        book.wake_ts = ALWAYS
+
+
+_REFRESH = EngineState.refresh
+
+
+def fast_path_off() -> AbstractContextManager[object]:
+    """Within it, every candle takes the engine's slow path (to show the fast path changes nothing)."""
+    return patch.object(EngineState, "refresh", _always_slow)

@@ -14,7 +14,6 @@ import typer
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
-from trading_agent.backtest.report import write_report
 from trading_agent.cli.context import console, print_json, state
 from trading_agent.config.trading_rules import load_trading_rules
 from trading_agent.domain import InstrumentId, SeriesKey
@@ -42,6 +41,18 @@ _SHOWN = (
     ("cvar_95", "CVaR 95 (per candle)", "pct"),
     ("deflated_sharpe_ratio", "Deflated Sharpe (probability)", "num"),
 )
+
+
+FastOption = Annotated[int | None, typer.Option("--fast", help="sma-cross: fast SMA length.")]
+SlowOption = Annotated[int | None, typer.Option("--slow", help="sma-cross: slow SMA length.")]
+PeriodOption = Annotated[int | None, typer.Option("--period", help="rsi-reversion: RSI length.")]
+LowerOption = Annotated[float | None, typer.Option("--lower", help="rsi-reversion: oversold level.")]
+UpperOption = Annotated[float | None, typer.Option("--upper", help="rsi-reversion: overbought level.")]
+
+
+def _strategy_params(**given: float | None) -> dict[str, float]:
+    """The strategy options that were given (the strategy refuses the ones it does not take)."""
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _time_ms(text: str | None, option: str) -> int | None:
@@ -100,11 +111,11 @@ def backtest(
     strategy: Annotated[str, typer.Option("--strategy", help="buy-hold, sma-cross or rsi-reversion.")],
     exchange: Annotated[str, typer.Option("--exchange", "-e", help="Stored series: exchange.")] = "binance",
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe.")] = "1h",
-    fast: Annotated[int | None, typer.Option("--fast", help="sma-cross: fast SMA length.")] = None,
-    slow: Annotated[int | None, typer.Option("--slow", help="sma-cross: slow SMA length.")] = None,
-    period: Annotated[int | None, typer.Option("--period", help="rsi-reversion: RSI length.")] = None,
-    lower: Annotated[float | None, typer.Option("--lower", help="rsi-reversion: oversold level.")] = None,
-    upper: Annotated[float | None, typer.Option("--upper", help="rsi-reversion: overbought level.")] = None,
+    fast: FastOption = None,
+    slow: SlowOption = None,
+    period: PeriodOption = None,
+    lower: LowerOption = None,
+    upper: UpperOption = None,
     from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date or time).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="End of the range, exclusive (UTC).")] = None,
     contract: Annotated[
@@ -138,11 +149,7 @@ def backtest(
         if out is not None:
             check_table_path(out)
     _check_report_path(report_out)
-    params = {
-        name: value
-        for name, value in {"fast": fast, "slow": slow, "period": period, "lower": lower, "upper": upper}.items()
-        if value is not None
-    }
+    params = _strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
     try:
         taker_fee = None if fees is None else Decimal(fees)
     except InvalidOperation:
@@ -170,6 +177,8 @@ def backtest(
     if returns_out is not None:
         write_table(outcome.returns, returns_out)
     if report_out is not None:
+        from trading_agent.backtest.report import write_report  # plotly: only when a report is asked for
+
         write_report(report_out, outcome.html())
     report = outcome.report
     if json_:
@@ -295,8 +304,11 @@ def montecarlo(
     ctx: typer.Context,
     symbol: Annotated[str, typer.Option("--symbol", "-s", help="Stored series: symbol.")],
     strategy: Annotated[str, typer.Option("--strategy", help="buy-hold, sma-cross or rsi-reversion.")],
-    fast: Annotated[int | None, typer.Option("--fast", help="sma-cross: fast SMA length.")] = None,
-    slow: Annotated[int | None, typer.Option("--slow", help="sma-cross: slow SMA length.")] = None,
+    fast: FastOption = None,
+    slow: SlowOption = None,
+    period: PeriodOption = None,
+    lower: LowerOption = None,
+    upper: UpperOption = None,
     paths: Annotated[int, typer.Option("--paths", help="Simulated equity paths.")] = 10_000,
     block: Annotated[int, typer.Option("--block", help="Mean block length of the candle bootstrap.")] = 24,
     ruin: Annotated[float, typer.Option("--ruin", help="Loss that counts as ruin (0.5 = half the equity).")] = 0.5,
@@ -315,7 +327,7 @@ def montecarlo(
     Reports the percentiles of the final return and of the maximum drawdown, and the probability
     of losing ``--ruin`` of the equity at some point.
     """
-    params = {name: value for name, value in {"fast": fast, "slow": slow}.items() if value is not None}
+    params = _strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
     _check_report_path(report_out)
     options = MarketOptions(start_ms=_time_ms(from_, "--from"), end_ms=_time_ms(to, "--to"))
     report = _service(ctx).monte_carlo(
@@ -330,6 +342,8 @@ def montecarlo(
         html=report_out is not None,
     )
     if report_out is not None and report.html is not None:
+        from trading_agent.backtest.report import write_report  # plotly: only when a report is asked for
+
         write_report(report_out, report.html)
     if json_:
         print_json(report.model_dump(exclude={"html"}))

@@ -161,9 +161,9 @@ class EngineState:
                     )
         return totals
 
-    def portfolio_state(self, now_ms: int | None = None) -> PortfolioState:
-        """The account at ``now_ms`` (default: market time), valued at the marks."""
-        return self.account.state(self.now_ms if now_ms is None else now_ms, self.totals(), self.positions())
+    def portfolio_state(self) -> PortfolioState:
+        """The account at market time, valued at the marks."""
+        return self.account.state(self.now_ms, self.totals(), self.positions())
 
     def snapshot(self) -> dict[str, Any]:
         """Everything, as plain comparable values (a rebuilt state gives an equal one)."""

@@ -5,6 +5,9 @@ contract traded is an instrument of ``config/instruments.yaml`` (BTCUSD for BTC 
 venue, ETHUSD for ETH; ``contract`` chooses another). Funding comes from the store when a funding
 series of the candles' instrument is stored, else the configured constant. Every report carries
 the same metrics for ``buy-hold`` over the same candles under ``benchmark``.
+
+The vectorized backtester (numba) and the HTML report (plotly) are imported where they are used:
+every ``trading-agent`` command imports this module, and neither is needed to start one.
 """
 
 from __future__ import annotations
@@ -33,9 +36,7 @@ from trading_agent.backtest.metrics import (
     sortino_ratio,
 )
 from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
-from trading_agent.backtest.report import render_report
 from trading_agent.backtest.strategies import STRATEGIES, Strategy, StrategyError, make_strategy
-from trading_agent.backtest.vectorized import run_vectorized_backtest
 from trading_agent.backtest.walkforward import FloatRange, GridSearch, IntRange, OptunaSearch, walk_forward
 from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
@@ -134,6 +135,8 @@ class BacktestOutcome(BaseModel):
 
     def html(self) -> str:
         """The self-contained HTML report (equity and drawdown, monthly returns, trades, rolling Sharpe)."""
+        from trading_agent.backtest.report import render_report
+
         report = self.report
         title = f"{report.strategy} {report.params or ''} on {report.series} as {report.contract}"
         return render_report(
@@ -219,6 +222,8 @@ class _Market:
         bars = self.bars if start == 0 and stop is None else self.bars.window(start, stop)
         instrument, config, sizing, funding = self.instrument, self.config, self.sizing, self.funding
         if engine == "vector":
+            from trading_agent.backtest.vectorized import run_vectorized_backtest
+
             vector = run_vectorized_backtest(
                 bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding
             )
@@ -472,6 +477,8 @@ class BacktestService:
 
 
 def _fan_report(series: SeriesKey, strategy: Strategy, market: _Market, result: _Run, paths: MonteCarloResult) -> str:
+    from trading_agent.backtest.report import render_report
+
     per_year = periods_per_year(series.timeframe)
     return render_report(
         title=f"{strategy.name} {dict(strategy.params) or ''} on {series}: Monte Carlo of {paths.n_paths:,} paths",

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from unittest.mock import patch
 
-from tests.testkit.engine import H, config
+from tests.testkit.engine import H, config, fast_path_off
 from tests.testkit.instruments import BTCUSD_ID, ETHUSD_ID, btcusd, ethusd
 from trading_agent.domain import Candle, OrderIntent, PositionSide, Side
-from trading_agent.engine.book import ALWAYS
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.journal import MemoryJournal
-from trading_agent.engine.state import EngineState
 
 D = Decimal
 
@@ -29,15 +26,6 @@ def _session(journal: MemoryJournal) -> TradingEngine:
             engine.submit(OrderIntent(instrument=ETHUSD_ID, side=Side.BUY, contracts=60))
         engine.commit()
     return engine
-
-
-def _always_slow(refresh: object) -> object:
-    def slow(self: EngineState) -> None:
-        refresh(self)  # type: ignore[operator]
-        for book in self.books.values():
-            book.wake_ts = ALWAYS
-
-    return slow
 
 
 def test_two_books_share_one_account_and_survive_a_rebuild() -> None:
@@ -60,6 +48,6 @@ def test_with_two_positions_the_fast_path_still_changes_nothing() -> None:
     fast = MemoryJournal()
     _session(fast)
     slow = MemoryJournal()
-    with patch.object(EngineState, "refresh", _always_slow(EngineState.refresh)):
+    with fast_path_off():
         _session(slow)
     assert fast.events == slow.events

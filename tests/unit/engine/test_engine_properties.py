@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.testkit.engine import H, buy, config, of_type, sell
+from tests.testkit.engine import H, buy, config, fast_path_off, of_type, sell
 from tests.testkit.instruments import BTCUSD_ID, btcusd
 from trading_agent.domain import (
     Candle,
@@ -35,11 +34,9 @@ from trading_agent.domain import (
     Side,
     Trade,
 )
-from trading_agent.engine.book import ALWAYS
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.journal import MemoryJournal
-from trading_agent.engine.state import EngineState
 from trading_agent.risk.limits import RiskLimits, signed_contracts
 
 D = Decimal
@@ -288,20 +285,11 @@ def test_no_approved_order_breaks_the_position_and_leverage_limits(
         assert intent.leverage <= D(repr(LIMITS.max_leverage))
 
 
-_refresh = EngineState.refresh
-
-
-def _always_slow(self: EngineState) -> None:
-    _refresh(self)
-    for book in self.books.values():
-        book.wake_ts = ALWAYS
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_sessions)
 def test_the_fast_path_changes_nothing(session: Session) -> None:
     _, fast, _, _ = _run(*session)
-    with patch.object(EngineState, "refresh", _always_slow):
+    with fast_path_off():
         _, slow, _, _ = _run(*session)
     assert fast.events == slow.events
 
