@@ -133,8 +133,33 @@ class TradingHours(_Section):
         return self
 
 
+class SignalLevel(_Section):
+    """One class of the signal mapping: the prediction (probability of up) and the confidence it needs."""
+
+    prediction: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1)
+
+
+class SignalMapping(_Section):
+    """The blueprint's mapping of prediction and confidence to strong_buy / buy / hold / sell / strong_sell."""
+
+    strong_buy: SignalLevel = SignalLevel(prediction=0.7, confidence=0.8)
+    buy: SignalLevel = SignalLevel(prediction=0.6, confidence=0.6)
+    sell: SignalLevel = SignalLevel(prediction=0.4, confidence=0.6)
+    strong_sell: SignalLevel = SignalLevel(prediction=0.3, confidence=0.8)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SignalMapping:
+        p = (self.strong_sell.prediction, self.sell.prediction, self.buy.prediction, self.strong_buy.prediction)
+        if not p[0] <= p[1] < p[2] <= p[3]:
+            raise ValueError(f"predictions must order strong_sell <= sell < buy <= strong_buy, got {p}")
+        return self
+
+
 class SignalFilters(_Section):
     """Which signals may become orders."""
+
+    mapping: SignalMapping = SignalMapping()
 
     min_confidence: float = Field(default=0.6, ge=0, le=1)
     min_sharpe_ratio: float = 1.5

@@ -8,6 +8,7 @@ become money or prices (USD sizes, the slippage guard) go through ``Decimal(repr
   ``ExitRules.risk_reward`` <- ``risk_management.take_profit_risk_reward``,
   ``ExitRules.volatility_multiplier`` <- ``exits.volatility_stop_multiplier``;
 - ``RiskLimits.min_confidence`` <- ``signal_filters.min_confidence``;
+- ``SignalThresholds.<class>_prediction|confidence`` <- ``signal_filters.mapping.<class>``;
 - ``FeeModel.charge_gst`` <- ``execution.charge_gst_on_fees``;
 - ``EngineConfig.default_funding_rate`` (a fraction) <- ``execution.funding_rate_percent`` / 100.
 
@@ -24,12 +25,13 @@ from trading_agent.domain import Timeframe
 from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.exits import ExitRules, StopMethod
+from trading_agent.models.signals import SignalThresholds
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import SizingRules
 from trading_agent.services.errors import service_errors
 
-__all__ = ["engine_config", "sizing_rules"]
+__all__ = ["engine_config", "signal_thresholds", "sizing_rules"]
 
 
 def _decimal(value: float) -> Decimal:
@@ -131,3 +133,18 @@ def sizing_rules(rules: TradingRules) -> SizingRules:
             min_position_size=_decimal(sizing.min_position_size),
             max_position_size=_decimal(sizing.max_position_size),
         )
+
+
+def signal_thresholds(rules: TradingRules) -> SignalThresholds:
+    """The signal mapping's thresholds from ``signal_filters.mapping``."""
+    mapping = rules.signal_filters.mapping
+    return SignalThresholds(
+        strong_buy_prediction=mapping.strong_buy.prediction,
+        strong_buy_confidence=mapping.strong_buy.confidence,
+        buy_prediction=mapping.buy.prediction,
+        buy_confidence=mapping.buy.confidence,
+        sell_prediction=mapping.sell.prediction,
+        sell_confidence=mapping.sell.confidence,
+        strong_sell_prediction=mapping.strong_sell.prediction,
+        strong_sell_confidence=mapping.strong_sell.confidence,
+    )

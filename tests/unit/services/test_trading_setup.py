@@ -12,11 +12,12 @@ from trading_agent.domain import SizingMethod, Timeframe
 from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.exits import ExitRules, StopMethod
+from trading_agent.models.signals import SignalThresholds
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import SizingRules
 from trading_agent.services import ServiceError
-from trading_agent.services.trading_setup import engine_config, sizing_rules
+from trading_agent.services.trading_setup import engine_config, signal_thresholds, sizing_rules
 
 CONFIG = REPO_ROOT / "config"
 PROFILES = [None, *available_profiles(CONFIG)]
@@ -231,3 +232,17 @@ def test_the_funding_constant_is_a_percent_per_8h_in_the_rules_and_a_fraction_in
     rules = load_trading_rules(REPO_ROOT / "config")
     assert rules.execution.funding_rate_percent == 0.01
     assert engine_config(rules, timeframe=Timeframe.H1).default_funding_rate == Decimal("0.0001")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_signal_thresholds_come_from_the_mapping(profile: str | None) -> None:
+    rules = load_trading_rules(CONFIG, profile)
+    thresholds = signal_thresholds(rules)
+    mapping = rules.signal_filters.mapping
+    for level in ("strong_buy", "buy", "sell", "strong_sell"):
+        for part in ("prediction", "confidence"):
+            assert getattr(thresholds, f"{level}_{part}") == getattr(getattr(mapping, level), part)
+
+
+def test_the_shipped_mapping_is_the_blueprints() -> None:
+    assert signal_thresholds(load_trading_rules(CONFIG, None)) == SignalThresholds()

@@ -1,0 +1,1 @@
+"""Models: one protocol (fit, predict_proba, save, load) for tree, deep, meta, anomaly and RL models."""

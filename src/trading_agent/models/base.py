@@ -1,0 +1,176 @@
+"""The one model protocol every model implements: tree, deep sequence, anomaly, meta and RL alike.
+
+A model maps feature rows to class probabilities. Tabular models read one row per sample
+(``X`` of shape ``(n, n_features)``); sequence models read a window of the last ``window`` rows per
+sample (``X`` of shape ``(n, window, n_features)``, see ``windows``). Everything else (trainer,
+registry, ensemble, ONNX export, serving) talks only to this protocol and to ``ModelMetadata``.
+
+Classes are the sorted distinct labels seen in ``fit``; ``predict_proba`` returns one column per
+class in that order, rows summing to 1 (the scikit-learn convention). The trading signal uses the
+probability of the class ``1`` (price up).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol, Self, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "InputKind",
+    "Model",
+    "ModelInputError",
+    "ModelMetadata",
+    "check_fit_inputs",
+    "check_predict_input",
+    "read_metadata",
+    "windows",
+    "write_metadata",
+]
+
+METADATA_FILE = "metadata.json"
+
+
+class ModelInputError(ValueError):
+    """Input a model cannot use: wrong shape, non-finite labels, unknown feature count, unfitted model."""
+
+
+class InputKind(StrEnum):
+    """What one sample is: a feature row, or a window of consecutive feature rows."""
+
+    TABULAR = "tabular"
+    SEQUENCE = "sequence"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMetadata:
+    """What a fitted model is: enough to serve it, rebuild it, and audit it."""
+
+    name: str
+    family: str
+    input_kind: InputKind
+    feature_names: tuple[str, ...]
+    classes: tuple[int, ...]
+    window: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+    library_versions: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        data = asdict(self)
+        data["input_kind"] = self.input_kind.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelMetadata:
+        """The inverse of ``to_json``."""
+        return cls(
+            name=data["name"],
+            family=data["family"],
+            input_kind=InputKind(data["input_kind"]),
+            feature_names=tuple(data["feature_names"]),
+            classes=tuple(int(c) for c in data["classes"]),
+            window=int(data.get("window", 1)),
+            params=dict(data.get("params", {})),
+            library_versions=dict(data.get("library_versions", {})),
+        )
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A probabilistic classifier over feature rows (or windows of them)."""
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        """What this fitted model is; raises ``ModelInputError`` before ``fit``."""
+        ...
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Self:
+        """Fit on samples ``X`` and integer labels ``y``; returns self."""
+        ...
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape ``(n, len(classes))``, rows summing to 1."""
+        ...
+
+    def save(self, path: Path) -> None:
+        """Write the fitted model into directory ``path`` (created), including ``metadata.json``."""
+        ...
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read a model written by ``save``."""
+        ...
+
+
+def check_fit_inputs(
+    X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, *, input_kind: InputKind
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``X`` as float32, ``y`` as int64 and weights as float64, after checking shapes and values.
+
+    Raises ``ModelInputError`` naming what is wrong: the wrong number of dimensions, lengths that
+    differ, no samples, a single class, non-finite or non-integer labels, negative weights.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    dims = 2 if input_kind is InputKind.TABULAR else 3
+    if X.ndim != dims:
+        raise ModelInputError(f"X must have {dims} dimensions for a {input_kind.value} model, got shape {X.shape}")
+    y_raw = np.asarray(y, dtype=np.float64)
+    if y_raw.ndim != 1 or len(y_raw) != len(X):
+        raise ModelInputError(f"y must be 1-D with one label per sample: X has {len(X)}, y has shape {y_raw.shape}")
+    if len(X) == 0:
+        raise ModelInputError("no samples to fit on")
+    if not np.all(np.isfinite(y_raw)) or not np.all(y_raw == np.round(y_raw)):
+        raise ModelInputError("y must hold finite integer labels (drop the NaN labels of the last bars first)")
+    labels = y_raw.astype(np.int64)
+    if len(np.unique(labels)) < 2:
+        raise ModelInputError(f"y holds a single class ({labels[0]}); a classifier needs at least two")
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != (len(X),):
+            raise ModelInputError(f"sample_weight must have shape ({len(X)},), got {weights.shape}")
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ModelInputError("sample_weight must be finite and non-negative")
+    return X, labels, weights
+
+
+def check_predict_input(X: np.ndarray, metadata: ModelMetadata) -> np.ndarray:
+    """``X`` as float32 after checking it has the fitted model's shape per sample."""
+    X = np.asarray(X, dtype=np.float32)
+    n_features = len(metadata.feature_names)
+    if metadata.input_kind is InputKind.TABULAR:
+        expected: tuple[int, ...] = (n_features,)
+    else:
+        expected = (metadata.window, n_features)
+    if X.ndim != len(expected) + 1 or X.shape[1:] != expected:
+        raise ModelInputError(f"{metadata.name} expects samples of shape {expected}, got X of shape {X.shape}")
+    return X
+
+
+def windows(X: np.ndarray, window: int) -> np.ndarray:
+    """The sequence view of a feature matrix: sample ``i`` is rows ``i .. i + window - 1``, so it ends at
+    row ``i + window - 1`` and sees nothing later. Shape ``(n - window + 1, window, n_features)``; no copy."""
+    X = np.asarray(X)
+    if window < 1 or window > len(X):
+        raise ModelInputError(f"window must be between 1 and the {len(X)} rows, got {window}")
+    view = np.lib.stride_tricks.sliding_window_view(X, window, axis=0)
+    return np.moveaxis(view, -1, 1)
+
+
+def write_metadata(path: Path, metadata: ModelMetadata) -> None:
+    """Write ``metadata.json`` into the model directory ``path`` (created)."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / METADATA_FILE).write_text(json.dumps(metadata.to_json(), indent=2, sort_keys=True), encoding="utf-8")
+
+
+def read_metadata(path: Path) -> ModelMetadata:
+    """Read the ``metadata.json`` of a model directory; ``ModelInputError`` when it is missing."""
+    file = path / METADATA_FILE
+    if not file.is_file():
+        raise ModelInputError(f"{path} is not a saved model: {METADATA_FILE} is missing")
+    return ModelMetadata.from_json(json.loads(file.read_text(encoding="utf-8")))
