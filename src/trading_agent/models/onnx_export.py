@@ -1,0 +1,85 @@
+"""Export a fitted tree model to ONNX bytes: float32 input "input" of shape ``[None, n_features]``,
+probabilities as a plain ``(n, n_classes)`` tensor (no ZipMap), columns in ``metadata.classes`` order.
+
+LightGBM and XGBoost go through onnxmltools, the random forest through skl2onnx, CatBoost through its
+own ``save_model(format="onnx")`` (its input is then renamed to "input" and its ZipMap removed).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import onnx
+
+from trading_agent.models.trees import CatBoostModel, LightGBMModel, RandomForestModel, TreeModel, XGBoostModel
+
+__all__ = ["INPUT_NAME", "to_onnx"]
+
+INPUT_NAME = "input"
+TARGET_OPSET = 15
+
+
+def _rename_input(model: onnx.ModelProto, new: str) -> onnx.ModelProto:
+    """Rename the graph's single input to ``new`` everywhere it is read."""
+    old = model.graph.input[0].name
+    model.graph.input[0].name = new
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = new
+    return model
+
+
+def _drop_zipmap(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Replace a ZipMap output (a sequence of maps) by the probability tensor feeding it."""
+    for node in list(model.graph.node):
+        if node.op_type != "ZipMap":
+            continue
+        tensor, output = node.input[0], node.output[0]
+        model.graph.node.remove(node)
+        for out in list(model.graph.output):
+            if out.name == output:
+                model.graph.output.remove(out)
+                model.graph.output.append(
+                    onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, [None, None])
+                )
+    return model
+
+
+def to_onnx(model: TreeModel) -> bytes:
+    """The ONNX bytes of a fitted tree model; ``TypeError`` for an unsupported model."""
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    if not isinstance(model, TreeModel):
+        raise TypeError(f"no ONNX export for {type(model).__name__}")
+    n_features = len(model.metadata.feature_names)
+    initial_types = [(INPUT_NAME, FloatTensorType([None, n_features]))]
+    if isinstance(model, LightGBMModel):
+        import onnxmltools
+
+        proto = onnxmltools.convert_lightgbm(
+            model.estimator, initial_types=initial_types, zipmap=False, target_opset=TARGET_OPSET
+        )
+    elif isinstance(model, XGBoostModel):
+        import onnxmltools
+
+        proto = onnxmltools.convert_xgboost(model.estimator, initial_types=initial_types, target_opset=TARGET_OPSET)
+    elif isinstance(model, RandomForestModel):
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import FloatTensorType as SklFloatTensorType
+
+        proto = convert_sklearn(
+            model.estimator,
+            initial_types=[(INPUT_NAME, SklFloatTensorType([None, n_features]))],
+            options={id(model.estimator): {"zipmap": False}},
+            target_opset=TARGET_OPSET,
+        )
+    elif isinstance(model, CatBoostModel):
+        with tempfile.TemporaryDirectory() as tmp:
+            file = Path(tmp) / "model.onnx"
+            model.estimator.save_model(str(file), format="onnx")
+            proto = _drop_zipmap(_rename_input(onnx.load(str(file)), INPUT_NAME))
+    else:
+        raise TypeError(f"no ONNX export for {type(model).__name__}")
+    return bytes(proto.SerializeToString())
