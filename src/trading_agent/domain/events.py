@@ -33,6 +33,7 @@ __all__ = [
     "Event",
     "FeedGapBackfilled",
     "FundingApplied",
+    "ModelDrift",
     "OrderAccepted",
     "OrderAmended",
     "OrderCanceled",
@@ -224,3 +225,13 @@ class EquitySnapshotTaken(Event):
 
     state: PortfolioState
     marks: tuple[InstrumentMark, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelDrift(Event):
+    """A model's recent accuracy fell below its long-run accuracy by more than ``threshold``."""
+
+    model: str
+    short_accuracy: float
+    long_accuracy: float
+    threshold: float

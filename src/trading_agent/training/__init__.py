@@ -1,1 +1,1 @@
-"""Training: purged walk-forward splits, the training set, hyperparameter search, the registry, drift."""
+"""Training: purged and embargoed walk-forward splits, drift detection."""

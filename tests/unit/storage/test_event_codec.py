@@ -29,6 +29,7 @@ from trading_agent.domain import (
     InstrumentId,
     InstrumentMark,
     Liquidity,
+    ModelDrift,
     Order,
     OrderAccepted,
     OrderAmended,
@@ -204,6 +205,7 @@ def every_event() -> list[Event]:
         FundingApplied(ts_event=T0, instrument=BTCUSD_ID, rate=FundingRate(T0, -1.25e-4), amount=Decimal("-0.0081")),
         CircuitBreakerTripped(ts_event=T0, breaker="daily_loss", reason="-5.2% today"),
         CircuitBreakerReset(ts_event=T0, breaker="daily_loss", reason="new UTC day"),
+        ModelDrift(ts_event=T0, model="lightgbm", short_accuracy=0.48, long_accuracy=0.55, threshold=0.05),
         EquitySnapshotTaken(
             ts_event=T0 + 60_000,
             state=state,
