@@ -11,9 +11,11 @@ candle); the row changes every call. Goal: p95 of the ONNX ensemble <= 1 ms on t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -35,13 +37,13 @@ N_TRAIN, N_META, CALLS, WARMUP = 12_000, 2_000, 2_000, 50
 GOAL_P95_MS = 1.0
 
 
-def _candles() -> tuple[object, str]:
+def _candles() -> tuple[pd.DataFrame, str]:
     if REAL.is_file():
         return read_candle_file(REAL, Timeframe.H1).iloc[:16_000], "BTC/USDT 1h (real)"
     return SyntheticMarket(seed=7).generate(16_000), "synthetic 1h (../shared/data absent)"
 
 
-def _latencies_ms(predict, rows: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _latencies_ms(predict: Callable[[np.ndarray], object], rows: np.ndarray) -> np.ndarray:
     for i in range(WARMUP):
         predict(rows[i : i + 1])
     out = np.empty(CALLS)
@@ -57,7 +59,7 @@ def main() -> None:
     """Train the ensemble, then time single-row predictions native and ONNX."""
     console = Console()
     candles, source = _candles()
-    data = build_training_set(candles, Timeframe.H1)  # type: ignore[arg-type]
+    data = build_training_set(candles, Timeframe.H1)
     X, y = data.X, data.y
     console.print(f"{source}: {X.shape[0]} rows x {X.shape[1]} features; training the four models ...")
     started = time.perf_counter()

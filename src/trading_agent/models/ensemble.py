@@ -17,6 +17,7 @@ that never trained on it), otherwise they learn to trust whichever base model ov
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,15 +114,16 @@ class WeightedBlend(_Saved):
         return np.asarray(P @ self.weights)
 
 
-class _SklearnMeta(_Saved):
+class _SklearnMeta(_Saved, ABC):
     """A scikit-learn classifier over the base models' logits."""
 
     def __init__(self) -> None:
         self.estimator: LogisticRegression | MLPClassifier | None = None
         self.n_models = 0
 
+    @abstractmethod
     def _make(self) -> LogisticRegression | MLPClassifier:
-        raise NotImplementedError
+        """A fresh, unfitted estimator."""
 
     def fit(self, P: np.ndarray, y: np.ndarray) -> Self:
         """Fit on out-of-fold probabilities."""

@@ -23,6 +23,7 @@ import pandas as pd
 from trading_agent.domain import Timeframe
 from trading_agent.features import Bars, compute_features
 from trading_agent.features.labels import sample_uniqueness, triple_barrier_labels
+from trading_agent.training.splits import label_end_times
 
 __all__ = ["BarrierConfig", "TrainingSet", "build_training_set"]
 
@@ -98,12 +99,11 @@ def build_training_set(
         )
     start = np.arange(len(bars))
     weight = sample_uniqueness(start[usable], labels.end[usable], len(bars))
-    end = labels.end[usable]
     return TrainingSet(
         X=np.ascontiguousarray(X[usable]),
         y=(labels.label[usable] > 0).astype(np.int64),
         open_ms=bars.ts[usable].astype(np.int64),
-        label_end_ms=(bars.ts[end] + timeframe.ms).astype(np.int64),
+        label_end_ms=label_end_times(bars.ts, labels.end[usable], timeframe.ms),
         weight=weight,
         ret=labels.ret[usable],
         feature_names=tuple(features.columns),

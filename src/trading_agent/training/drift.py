@@ -60,16 +60,24 @@ class PerformanceTracker:
             raise ValueError(f"need 0 < short < long, got short={short}, long={long}")
         self.short, self.long, self.threshold = short, long, threshold
         self._hits: deque[int] = deque(maxlen=long)
+        self._long_hits = 0  # running hit counts of the two windows, so an update is O(1)
+        self._short_hits = 0
         self._drifting = False
 
     def update(self, prediction: int, actual: int, ts_ms: int, model: str) -> ModelDrift | None:
         """Record one outcome; a :class:`ModelDrift` when drift starts, else None."""
-        self._hits.append(int(prediction == actual))
+        hit = int(prediction == actual)
+        if len(self._hits) == self.long:
+            self._long_hits -= self._hits[0]
+        if len(self._hits) >= self.short:
+            self._short_hits -= self._hits[-self.short]
+        self._hits.append(hit)
+        self._long_hits += hit
+        self._short_hits += hit
         if len(self._hits) < self.long:
             return None
-        hits = list(self._hits)
-        long_acc = sum(hits) / self.long
-        short_acc = sum(hits[-self.short :]) / self.short
+        long_acc = self._long_hits / self.long
+        short_acc = self._short_hits / self.short
         if short_acc < long_acc - self.threshold:
             if not self._drifting:
                 self._drifting = True

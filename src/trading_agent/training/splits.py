@@ -101,12 +101,12 @@ def purged_walk_forward(open_ms: np.ndarray, label_end_ms: np.ndarray, config: W
     if not bounds:
         span_days = (data_end - data_start) / DAY_MS
         raise ValueError(f"no walk-forward window fits in {span_days:.1f} days of data: {config}")
+
+    def rows(lo: int, hi: int) -> np.ndarray:
+        return (open_ms >= lo) & (open_ms < hi)
+
     splits = []
     for i, (ts, te, vs, ve, ss, se) in enumerate(reversed(bounds)):
-
-        def rows(lo: int, hi: int) -> np.ndarray:
-            return (open_ms >= lo) & (open_ms < hi)
-
         train = np.flatnonzero(rows(ts, te) & known & (label_end < vs))
         validation = np.flatnonzero(rows(vs, ve) & known & (label_end < ss))
         test = np.flatnonzero(rows(ss, se))
