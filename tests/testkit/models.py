@@ -1,9 +1,17 @@
-"""Fitted tree models on a small learnable dataset, for the model tests."""
+"""Fitted tree models on a small learnable dataset, and a saved ensemble bundle, for the model tests."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
+from trading_agent.models.bundle import save_ensemble
+from trading_agent.models.calibration import CalibrationMethod, Calibrator
+from trading_agent.models.ensemble import Stacking
+from trading_agent.models.predictor import EnsemblePredictor, probability_up
 from trading_agent.models.trees import TreeModel, make_tree_model
 
 N_TRAIN = 1500
@@ -28,3 +36,36 @@ def fitted(key: str, kind: str) -> tuple[TreeModel, np.ndarray, np.ndarray]:
     X, y = dataset(kind)
     model = make_tree_model(key, **FAST[key]).fit(X[:N_TRAIN], y[:N_TRAIN])
     return model, X[N_TRAIN:], y[N_TRAIN:]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A saved ensemble bundle, the predictor it was saved from, and held-out rows to predict."""
+
+    path: Path
+    predictor: EnsemblePredictor
+    X: np.ndarray
+
+
+@functools.cache
+def _small_ensemble(keys: tuple[str, ...]) -> tuple[EnsemblePredictor, np.ndarray]:
+    X_all, y_all = dataset("binary")
+    base = {
+        key: make_tree_model(key, **dict.fromkeys(FAST[key], 20)).fit(X_all[:N_TRAIN], y_all[:N_TRAIN]) for key in keys
+    }
+    X, y = X_all[N_TRAIN:], y_all[N_TRAIN:]
+    P = np.column_stack([probability_up(model, X) for model in base.values()])
+    meta = Stacking().fit(P[:250], y[:250])
+    calibrator = Calibrator.fit(meta.combine(P[250:]), y[250:], CalibrationMethod.PLATT)
+    return EnsemblePredictor(base, meta, calibrator), X
+
+
+def make_bundle(tmp_path: Path, name: str = "bundle", keys: tuple[str, ...] = ("lgbm", "xgb")) -> Bundle:
+    """Save a small ensemble to ``tmp_path/name``: ``keys`` with 20 trees each, stacking, Platt calibration.
+
+    The ensemble is fitted once per process (fitting is deterministic); every call writes a new bundle.
+    """
+    predictor, X = _small_ensemble(keys)
+    path = tmp_path / name
+    save_ensemble(predictor, path, info={"trained_on": "testkit.dataset('binary')"})
+    return Bundle(path, predictor, X)

@@ -13,6 +13,9 @@ from the strategy.
   it crosses below.
 - ``rsi-reversion`` (``period``, ``lower``, ``upper``): long when RSI crosses back above ``lower``,
   short when it crosses back below ``upper``, flat when it crosses 50 against the position.
+
+``replay_strategy`` wraps signals computed elsewhere (a model's predictions) keyed by candle open
+time, so a model trades through the same engines and costs as the built-in rules.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import talib
 from trading_agent.domain import TradingAgentError
 from trading_agent.features import Bars
 
-__all__ = ["STRATEGIES", "Signals", "Strategy", "StrategyError", "make_strategy"]
+__all__ = ["STRATEGIES", "Signals", "Strategy", "StrategyError", "make_strategy", "replay_strategy"]
 
 
 class StrategyError(TradingAgentError, ValueError):
@@ -160,3 +163,20 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strateg
         allowed = ", ".join(sorted(accepted)) or "none"
         raise StrategyError(f"{name}: unknown parameter(s) {', '.join(unknown)} (accepted: {allowed})")
     return factory(given)
+
+
+def replay_strategy(name: str, open_ms: np.ndarray, entries: np.ndarray) -> Strategy:
+    """A strategy entering ``entries[i]`` (+1, -1 or 0) at the close of the candle that opened at ``open_ms[i]``.
+
+    Candles without an entry do nothing; exits come from the trading rules (stops, targets, time).
+    """
+    times, wanted = np.asarray(open_ms, dtype=np.int64), np.asarray(entries, dtype=np.int8)
+    if times.shape != wanted.shape or times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0):
+        raise StrategyError("replayed entries need at least one, each at a strictly later open time")
+
+    def rule(bars: Bars) -> Signals:
+        at = np.minimum(np.searchsorted(times, bars.ts), len(times) - 1)
+        signal = np.where(times[at] == bars.ts, wanted[at], 0).astype(np.int8)
+        return Signals(signal, np.zeros(len(bars), dtype=bool))
+
+    return Strategy(name, {}, 0, rule)

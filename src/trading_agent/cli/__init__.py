@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 
 from trading_agent import __version__
-from trading_agent.cli import config, data, features
+from trading_agent.cli import config, data, features, models
 from trading_agent.cli.backtest import backtest, montecarlo, walkforward
 from trading_agent.cli.context import CliContext, err_console
 from trading_agent.cli.run import run
+from trading_agent.cli.train import train
 from trading_agent.config import LogFormat, LogLevel, configure_logging, load_settings
 from trading_agent.domain import TradingAgentError
 
@@ -27,10 +28,12 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
 app.add_typer(config.app, name="config")
+app.add_typer(models.app, name="models")
 app.command()(run)
 app.command()(backtest)
 app.command()(walkforward)
 app.command()(montecarlo)
+app.command()(train)
 
 
 def _version(value: bool) -> None:

@@ -21,7 +21,7 @@ from trading_agent.services.backtest import BacktestService, MarketOptions, Prog
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.files import check_table_path, write_table
 
-__all__ = ["backtest", "montecarlo", "walkforward"]
+__all__ = ["backtest", "backtest_service", "montecarlo", "time_ms", "walkforward"]
 
 _SHOWN = (
     ("total_return", "Total return", "pct"),
@@ -55,7 +55,8 @@ def _strategy_params(**given: float | None) -> dict[str, float]:
     return {name: value for name, value in given.items() if value is not None}
 
 
-def _time_ms(text: str | None, option: str) -> int | None:
+def time_ms(text: str | None, option: str) -> int | None:
+    """The UTC date or time ``text`` given for ``option`` as epoch ms (None for None); a clear error otherwise."""
     if text is None:
         return None
     try:
@@ -108,7 +109,9 @@ def _shown(value: Any, kind: str) -> str:
 def backtest(
     ctx: typer.Context,
     symbol: Annotated[str, typer.Option("--symbol", "-s", help="Stored series: symbol (e.g. BTCUSDT).")],
-    strategy: Annotated[str, typer.Option("--strategy", help="buy-hold, sma-cross or rsi-reversion.")],
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="buy-hold, sma-cross, rsi-reversion, or ensemble (a trained model).")
+    ],
     exchange: Annotated[str, typer.Option("--exchange", "-e", help="Stored series: exchange.")] = "binance",
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe.")] = "1h",
     fast: FastOption = None,
@@ -116,6 +119,12 @@ def backtest(
     period: PeriodOption = None,
     lower: LowerOption = None,
     upper: UpperOption = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="ensemble: registered model (default: EXCHANGE-SYMBOL-TIMEFRAME).")
+    ] = None,
+    model_version: Annotated[
+        int | None, typer.Option("--model-version", help="ensemble: model version (default: the production one).")
+    ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date or time).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="End of the range, exclusive (UTC).")] = None,
     contract: Annotated[
@@ -154,10 +163,10 @@ def backtest(
         taker_fee = None if fees is None else Decimal(fees)
     except InvalidOperation:
         raise ServiceError(f"--fees {fees!r} is not a number (a fraction of notional, e.g. 0.0005)") from None
-    service = _service(ctx)
+    service = backtest_service(ctx, with_registry=strategy == "ensemble")
     options = MarketOptions(
-        start_ms=_time_ms(from_, "--from"),
-        end_ms=_time_ms(to, "--to"),
+        start_ms=time_ms(from_, "--from"),
+        end_ms=time_ms(to, "--to"),
         contract=contract,
         funding_from=_series_instrument(funding),
         taker_fee=taker_fee,
@@ -171,6 +180,8 @@ def backtest(
             options=options,
             engine=engine,
             progress=progress,
+            model=model,
+            model_version=model_version,
         )
     if trades_out is not None:
         write_table(outcome.trades, trades_out)
@@ -198,12 +209,24 @@ def backtest(
         f"costs on: fees with GST, slippage, funding ({report.funding}); "
         f"entries refused by the risk manager: {report.rejected_entries}"
     )
+    if report.model is not None:
+        used, inside = report.model, report.model["in_sample_candles"]
+        console.print(
+            f"model {used['model']} predicted {used['predicted_candles']:,} candles"
+            + (f"; [bold]{inside:,} of them are inside its training window (in sample)[/]" if inside else "")
+        )
 
 
-def _service(ctx: typer.Context) -> BacktestService:
+def backtest_service(ctx: typer.Context, *, with_registry: bool = False) -> BacktestService:
+    """The backtest service; with the model registry (MLflow, imported only then) for ``--strategy ensemble``."""
     settings = state(ctx).settings
     rules = load_trading_rules(settings.config_dir, settings.profile)
-    return BacktestService(state(ctx).market_data(), rules, settings.config_dir, settings.profile)
+    registry = None
+    if with_registry:
+        from trading_agent.registry.mlflow_registry import ModelRegistry
+
+        registry = ModelRegistry(settings.mlflow_tracking_uri)
+    return BacktestService(state(ctx).market_data(), rules, settings.config_dir, settings.profile, registry)
 
 
 def _duration_ms(text: str, option: str) -> int:
@@ -265,9 +288,9 @@ def walkforward(
         anchored=anchored,
     )
     options = MarketOptions(
-        start_ms=_time_ms(from_, "--from"), end_ms=_time_ms(to, "--to"), funding_from=_series_instrument(funding)
+        start_ms=time_ms(from_, "--from"), end_ms=time_ms(to, "--to"), funding_from=_series_instrument(funding)
     )
-    report = _service(ctx).walk_forward(
+    report = backtest_service(ctx).walk_forward(
         SeriesKey.of(exchange, symbol, timeframe),
         strategy,
         _grid(grid),
@@ -329,8 +352,8 @@ def montecarlo(
     """
     params = _strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
     _check_report_path(report_out)
-    options = MarketOptions(start_ms=_time_ms(from_, "--from"), end_ms=_time_ms(to, "--to"))
-    report = _service(ctx).monte_carlo(
+    options = MarketOptions(start_ms=time_ms(from_, "--from"), end_ms=time_ms(to, "--to"))
+    report = backtest_service(ctx).monte_carlo(
         SeriesKey.of(exchange, symbol, timeframe),
         strategy,
         params,

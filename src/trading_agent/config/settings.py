@@ -86,6 +86,7 @@ class AppSettings(BaseSettings):
     )
 
     database_url: str = "sqlite:///var/trading_agent.db"
+    mlflow_tracking_uri: str = "sqlite:///var/mlflow.db"
     redis_url: str | None = None
     redis_prefix: str = "trading_agent:"
     log_level: LogLevel = LogLevel.INFO

@@ -13,6 +13,7 @@ probability of the class ``1`` (price up).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -89,8 +90,14 @@ class Model(Protocol):
         """What this fitted model is; raises ``ModelInputError`` before ``fit``."""
         ...
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Self:
-        """Fit on samples ``X`` and integer labels ``y``; returns self."""
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        feature_names: Sequence[str] | None = None,
+    ) -> Self:
+        """Fit on samples ``X`` and integer labels ``y`` (``feature_names`` name ``X``'s columns); returns self."""
         ...
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

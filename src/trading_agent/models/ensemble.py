@@ -67,6 +67,10 @@ class Combiner(Protocol):
         """The ensemble's probability of "up" per row."""
         ...
 
+    def save(self, path: Path) -> None:
+        """Write the fitted combiner to the file ``path``."""
+        ...
+
 
 class _Saved:
     """Save and load through joblib (the fitted state is a few numbers or a tiny network)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import onnx
 
+from trading_agent.models.base import Model
 from trading_agent.models.trees import CatBoostModel, LightGBMModel, RandomForestModel, TreeModel, XGBoostModel
 
 __all__ = ["INPUT_NAME", "to_onnx"]
@@ -47,7 +48,7 @@ def _drop_zipmap(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def to_onnx(model: TreeModel) -> bytes:
+def to_onnx(model: Model) -> bytes:
     """The ONNX bytes of a fitted tree model; ``TypeError`` for an unsupported model."""
     from onnxmltools.convert.common.data_types import FloatTensorType
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -47,7 +48,13 @@ class OnnxModel:
         """The native model's metadata."""
         return self._metadata
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Self:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        feature_names: Sequence[str] | None = None,
+    ) -> Self:
         """Not possible: ONNX models are exported, not trained."""
         raise ModelInputError("an ONNX model cannot be fitted; fit the native model and export it")
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from trading_agent.domain import Direction
 
-__all__ = ["SignalClass", "SignalThresholds", "classify", "classify_many"]
+__all__ = ["SignalClass", "SignalThresholds", "classify", "classify_many", "signal_directions"]
 
 
 class SignalClass(StrEnum):
@@ -93,3 +93,11 @@ def classify_many(prediction: np.ndarray, confidence: np.ndarray, thresholds: Si
 def classify(prediction: float, confidence: float, thresholds: SignalThresholds) -> SignalClass:
     """The signal class of one prediction and confidence."""
     return SignalClass(str(classify_many(np.array([prediction]), np.array([confidence]), thresholds)[0]))
+
+
+def signal_directions(prediction: np.ndarray, confidence: np.ndarray, thresholds: SignalThresholds) -> np.ndarray:
+    """Per row the direction the signal trades (int8): ``+1`` for the buys, ``-1`` for the sells, ``0`` for hold."""
+    classes = classify_many(prediction, confidence, thresholds)
+    buys = np.isin(classes, (SignalClass.STRONG_BUY.value, SignalClass.BUY.value))
+    sells = np.isin(classes, (SignalClass.STRONG_SELL.value, SignalClass.SELL.value))
+    return np.where(buys, 1, np.where(sells, -1, 0)).astype(np.int8)

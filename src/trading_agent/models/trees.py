@@ -13,6 +13,7 @@ reads/writes its native file.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -88,7 +89,7 @@ class TreeModel(ABC):
         X: np.ndarray,
         y: np.ndarray,
         sample_weight: np.ndarray | None = None,
-        feature_names: list[str] | tuple[str, ...] | None = None,
+        feature_names: Sequence[str] | None = None,
     ) -> Self:
         """Fit on rows ``X`` and integer labels ``y`` (any integers); returns self."""
         X, labels, weights = check_fit_inputs(X, y, sample_weight, input_kind=InputKind.TABULAR)
@@ -123,6 +124,12 @@ class TreeModel(ABC):
             )
         normalized: np.ndarray = proba / proba.sum(axis=1, keepdims=True)
         return normalized
+
+    def feature_importances(self) -> np.ndarray:
+        """Each feature's share of the model's importance (the library's gain or impurity measure), summing to 1."""
+        raw = np.asarray(self._importances_native(), dtype=np.float64)
+        total = raw.sum()
+        return raw / total if total > 0 else np.full(raw.shape, 1.0 / max(len(raw), 1))
 
     def save(self, path: Path) -> None:
         """Write the native model file and ``metadata.json`` into directory ``path`` (created)."""
@@ -163,6 +170,10 @@ class TreeModel(ABC):
         """
         return np.asarray(self.estimator.predict_proba(X))
 
+    def _importances_native(self) -> np.ndarray:
+        """The library's importance per feature (scikit-learn's ``feature_importances_`` by default)."""
+        return np.asarray(self.estimator.feature_importances_)
+
     @abstractmethod
     def _save_native(self, file: Path) -> None:
         """Write the fitted library object to ``file``."""
@@ -201,6 +212,9 @@ class LightGBMModel(TreeModel):
 
     def _proba_native(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.estimator.predict(X, num_threads=self.params.get("n_jobs", 2)))
+
+    def _importances_native(self) -> np.ndarray:
+        return np.asarray(self.estimator.feature_importance(importance_type="gain"))
 
     def _save_native(self, file: Path) -> None:
         self.estimator.save_model(str(file))
@@ -273,6 +287,9 @@ class CatBoostModel(TreeModel):
         classifier = CatBoostClassifier(**{"loss_function": loss, **self.params})
         classifier.fit(X, y, sample_weight=sample_weight)
         return classifier
+
+    def _importances_native(self) -> np.ndarray:
+        return np.asarray(self.estimator.get_feature_importance())
 
     def _save_native(self, file: Path) -> None:
         self.estimator.save_model(str(file), format="cbm")

@@ -12,11 +12,12 @@ every ``trading-agent`` command imports this module, and neither is needed to st
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -47,17 +48,24 @@ from trading_agent.features import Bars
 from trading_agent.risk.sizing import SizingRules
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.market_data import MarketDataService
-from trading_agent.services.trading_setup import engine_config, sizing_rules
+from trading_agent.services.trading_setup import engine_config, signal_thresholds, sizing_rules
+
+if TYPE_CHECKING:
+    from trading_agent.registry.mlflow_registry import ModelRegistry
+    from trading_agent.services.ensemble_strategy import EnsembleStrategy
 
 __all__ = [
     "BacktestOutcome",
     "BacktestReport",
+    "BacktestRun",
     "BacktestService",
+    "Market",
     "MarketOptions",
     "MonteCarloReport",
     "Progress",
     "WalkForwardReport",
     "WindowSpec",
+    "run_metrics",
 ]
 
 _CONTRACT_BY_BASE = {"BTC": "BTCUSD", "ETH": "ETHUSD"}
@@ -82,6 +90,7 @@ class BacktestReport(BaseModel):
     funding: str
     metrics: dict[str, Any]
     benchmark: dict[str, Any]
+    model: dict[str, Any] | None = None
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -174,7 +183,8 @@ def _trades_frame(trades: tuple[Trade, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _metrics(result: _Run, per_year: float) -> BacktestMetrics:
+def run_metrics(result: BacktestRun, per_year: float) -> BacktestMetrics:
+    """Every metric of a backtest run (``per_year``: candles per year, for annualising)."""
     return compute_metrics(
         result.equity, trades=result.trades, in_position=result.in_position, periods_per_year=per_year
     )
@@ -200,7 +210,7 @@ class MarketOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class _Market:
+class Market:
     frame: pd.DataFrame
     bars: Bars
     instrument: Instrument
@@ -217,7 +227,7 @@ class _Market:
         *,
         engine: str = "event",
         progress: Progress | None = None,
-    ) -> _Run:
+    ) -> BacktestRun:
         """The backtest of ``strategy`` on candles ``[start, stop)`` by the ``event`` or ``vector`` engine."""
         bars = self.bars if start == 0 and stop is None else self.bars.window(start, stop)
         instrument, config, sizing, funding = self.instrument, self.config, self.sizing, self.funding
@@ -227,15 +237,15 @@ class _Market:
             vector = run_vectorized_backtest(
                 bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding
             )
-            return _Run(vector.equity, vector.in_position, vector.domain_trades(instrument), vector.rejected)
+            return BacktestRun(vector.equity, vector.in_position, vector.domain_trades(instrument), vector.rejected)
         result = run_event_backtest(
             bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding, progress=progress
         )
-        return _Run(result.equity, result.in_position, result.trades, result.rejected)
+        return BacktestRun(result.equity, result.in_position, result.trades, result.rejected)
 
 
 @dataclass(frozen=True, slots=True)
-class _Run:
+class BacktestRun:
     """What every report needs of a backtest, whichever engine ran it."""
 
     equity: np.ndarray
@@ -247,11 +257,38 @@ class _Run:
 class BacktestService:
     """Backtests over the market-data service with the trading rules and the contract specs of ``config_dir``."""
 
-    def __init__(self, market_data: MarketDataService, rules: TradingRules, config_dir: Path, profile: str | None):
+    def __init__(
+        self,
+        market_data: MarketDataService,
+        rules: TradingRules,
+        config_dir: Path,
+        profile: str | None,
+        registry: ModelRegistry | None = None,
+    ):
         self._market_data = market_data
         self._rules = rules
         self._config_dir = config_dir
         self._profile = profile
+        self._registry = registry
+
+    def _ensemble(self, series: SeriesKey, market: Market, model: str | None, version: int | None) -> EnsembleStrategy:
+        """The registered ensemble (``model`` or the series' own, its production version unless ``version``)."""
+        from trading_agent.services.ensemble_strategy import ensemble_strategy, model_name
+
+        if self._registry is None:
+            raise ServiceError("--strategy ensemble needs the model registry (TRADING_AGENT_MLFLOW_TRACKING_URI)")
+        name = model or model_name(series)
+        alias = None if version is not None else "production"
+        chosen = self._registry.version(name, version=version, alias=alias)
+        with tempfile.TemporaryDirectory(prefix="trading-agent-model-") as tmp:
+            bundle = self._registry.download(name, chosen.version, alias=None, dst=Path(tmp))
+            return ensemble_strategy(
+                bundle,
+                market.frame,
+                series.timeframe,
+                signal_thresholds(self._rules),
+                model=f"{name} v{chosen.version}",
+            )
 
     def _contract(self, series: SeriesKey, contract: str | None) -> Instrument:
         instruments = load_instruments(self._config_dir / "instruments.yaml")
@@ -277,7 +314,8 @@ class BacktestService:
         series = FundingSeries(timestamps=stamps, rates=frame["funding_rate"].to_numpy())
         return series, f"stored series of {instrument} ({len(frame):,} settlements)"
 
-    def _prepare(self, series: SeriesKey, options: MarketOptions) -> _Market:
+    def prepare(self, series: SeriesKey, options: MarketOptions) -> Market:
+        """The candles, contract, engine config, funding and sizing of a backtest of ``series``."""
         frame = self._market_data.load_candles(series, options.start_ms, options.end_ms)
         if frame.empty:
             raise ServiceError(f"no candles of {series} in the range asked for: import or download them first")
@@ -295,7 +333,7 @@ class BacktestService:
             raise ServiceError(f"no funding rates of {options.funding_from} stored for this range (see `data list`)")
         if funding is None:
             source = f"constant {config.default_funding_rate} per 8 h"
-        return _Market(frame, bars, instrument, config, funding, source, sizing_rules(self._rules))
+        return Market(frame, bars, instrument, config, funding, source, sizing_rules(self._rules))
 
     def run(
         self,
@@ -306,8 +344,13 @@ class BacktestService:
         options: MarketOptions,
         engine: str = "event",
         progress: Progress | None = None,
+        model: str | None = None,
+        model_version: int | None = None,
     ) -> BacktestOutcome:
         """Run ``strategy`` over ``series`` (see ``MarketOptions`` for the range, contract and costs).
+
+        ``ensemble`` trades a registered model: ``model`` (default: the series' own name, e.g.
+        ``binance-BTCUSDT-1h``) at ``model_version`` (default: the version aliased production).
 
         ``engine``: ``event`` (the trading engine, risk manager on) or ``vector`` (the compiled
         research path: the same fills and costs, without the risk limits and circuit breakers).
@@ -315,8 +358,16 @@ class BacktestService:
         if engine not in ("event", "vector"):
             raise ServiceError(f"unknown engine {engine!r}: choose event or vector")
         with service_errors():
-            chosen = make_strategy(strategy, params)
-            market = self._prepare(series, options)
+            model_use = None
+            if strategy == "ensemble":
+                if params:
+                    raise ServiceError(f"ensemble takes no strategy parameters, got {', '.join(params)}")
+                market = self.prepare(series, options)
+                model_use = self._ensemble(series, market, model, model_version)
+                chosen = model_use.strategy
+            else:
+                chosen = make_strategy(strategy, params)
+                market = self.prepare(series, options)
             result = market.backtest(chosen, engine=engine, progress=progress)
             benchmark = market.backtest(make_strategy("buy-hold"), engine=engine)
             per_year = periods_per_year(series.timeframe)
@@ -332,8 +383,9 @@ class BacktestService:
                 candles=len(market.bars),
                 rejected_entries=result.rejected,
                 funding=market.funding_source,
-                metrics=_metrics(result, per_year).to_dict(),
-                benchmark=_metrics(benchmark, per_year).to_dict(),
+                metrics=run_metrics(result, per_year).to_dict(),
+                benchmark=run_metrics(benchmark, per_year).to_dict(),
+                model=None if model_use is None else model_use.summary(),
             )
             growth = np.concatenate(([0.0], result.equity[1:] / result.equity[:-1] - 1))
             returns = pd.DataFrame({"equity": result.equity, "return": growth}, index=market.frame.index)
@@ -378,7 +430,7 @@ class BacktestService:
                 if unknown:
                     raise ServiceError(f"{strategy}: unknown parameter(s) {', '.join(unknown)}")
                 search = _optuna(grid, optuna_trials)
-            market = self._prepare(series, options)
+            market = self.prepare(series, options)
             per_year = periods_per_year(series.timeframe)
 
             def evaluate(start: int, stop: int, params: Mapping[str, Any]) -> np.ndarray:
@@ -450,7 +502,7 @@ class BacktestService:
         """
         with service_errors():
             chosen = make_strategy(strategy, params)
-            market = self._prepare(series, options)
+            market = self.prepare(series, options)
             result = market.backtest(chosen)
             start = float(options.initial_balance)
             bars = block_bootstrap(
@@ -476,7 +528,9 @@ class BacktestService:
             )
 
 
-def _fan_report(series: SeriesKey, strategy: Strategy, market: _Market, result: _Run, paths: MonteCarloResult) -> str:
+def _fan_report(
+    series: SeriesKey, strategy: Strategy, market: Market, result: BacktestRun, paths: MonteCarloResult
+) -> str:
     from trading_agent.backtest.report import render_report
 
     per_year = periods_per_year(series.timeframe)
@@ -485,7 +539,7 @@ def _fan_report(series: SeriesKey, strategy: Strategy, market: _Market, result: 
         equity=pd.Series(result.equity, index=market.frame.index),
         benchmark_equity=None,
         trades=result.trades,
-        metrics=_metrics(result, per_year).to_dict(),
+        metrics=run_metrics(result, per_year).to_dict(),
         benchmark_metrics=None,
         periods_per_year=per_year,
         monte_carlo=paths,
@@ -508,7 +562,7 @@ def _pbo_blocks(rows: int) -> int:
     return blocks - blocks % 2 if blocks >= 2 else 0
 
 
-def _trade_returns(result: _Run, bars: Bars) -> np.ndarray:
+def _trade_returns(result: BacktestRun, bars: Bars) -> np.ndarray:
     """Each trade's PnL over the equity at the close before it opened."""
     if not result.trades:
         return np.array([])

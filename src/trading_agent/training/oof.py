@@ -28,7 +28,7 @@ from trading_agent.models.predictor import EnsembleOutput, EnsemblePredictor, pr
 from trading_agent.training.dataset import TrainingSet
 from trading_agent.training.splits import Split
 
-__all__ = ["META_MODELS", "FoldResult", "FoldSetup", "run_fold"]
+__all__ = ["META_MODELS", "FoldResult", "FoldSetup", "fit_ensemble", "run_fold"]
 
 META_MODELS: dict[str, Callable[[], Combiner]] = {"stacking": Stacking, "blend": WeightedBlend, "mlp": MLPMeta}
 
@@ -58,18 +58,26 @@ class FoldResult:
     predictor: EnsemblePredictor
 
 
-def run_fold(data: TrainingSet, split: Split, setup: FoldSetup) -> FoldResult:
-    """Train and predict one split (see the module docstring)."""
-    train, validation, test = split.train, split.validation, split.test
+def fit_ensemble(data: TrainingSet, train: np.ndarray, validation: np.ndarray, setup: FoldSetup) -> EnsemblePredictor:
+    """Base models on ``train`` (uniqueness-weighted), meta model and calibrator on the two halves of ``validation``."""
     if len(np.unique(data.y[train])) < 2 or len(validation) < 4:
-        raise ValueError(f"split {split.index} has too few training or validation rows to fit on")
+        raise ValueError(f"too few training ({len(train)}) or validation ({len(validation)}) rows to fit on")
+    names = data.feature_names
     models = {
-        name: factory().fit(data.X[train], data.y[train], data.weight[train])
+        name: factory().fit(data.X[train], data.y[train], data.weight[train], feature_names=names)
         for name, factory in setup.base_models.items()
     }
     P_val = np.column_stack([probability_up(model, data.X[validation]) for model in models.values()])
     half = len(validation) // 2
     meta = META_MODELS[setup.meta]().fit(P_val[:half], data.y[validation[:half]])
     calibrator = Calibrator.fit(meta.combine(P_val[half:]), data.y[validation[half:]], setup.calibration)
-    predictor = EnsemblePredictor(models, meta, calibrator)
-    return FoldResult(split.index, test, predictor.predict(data.X[test]), predictor)
+    return EnsemblePredictor(models, meta, calibrator)
+
+
+def run_fold(data: TrainingSet, split: Split, setup: FoldSetup) -> FoldResult:
+    """Train and predict one split (see the module docstring)."""
+    try:
+        predictor = fit_ensemble(data, split.train, split.validation, setup)
+    except ValueError as exc:
+        raise ValueError(f"split {split.index}: {exc}") from exc
+    return FoldResult(split.index, split.test, predictor.predict(data.X[split.test]), predictor)

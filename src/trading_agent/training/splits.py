@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DAY_MS", "Split", "WalkForwardConfig", "label_end_times", "purged_walk_forward"]
+__all__ = ["DAY_MS", "Split", "WalkForwardConfig", "final_split", "label_end_times", "purged_walk_forward"]
 
 DAY_MS = 86_400_000
 
@@ -102,13 +102,47 @@ def purged_walk_forward(open_ms: np.ndarray, label_end_ms: np.ndarray, config: W
         span_days = (data_end - data_start) / DAY_MS
         raise ValueError(f"no walk-forward window fits in {span_days:.1f} days of data: {config}")
 
+    return [_split(i, b, open_ms, label_end, known) for i, b in enumerate(reversed(bounds))]
+
+
+def final_split(open_ms: np.ndarray, label_end_ms: np.ndarray, config: WalkForwardConfig) -> Split:
+    """The split that trains the model to deploy: train and validation windows ending at the data end, no test.
+
+    The same window lengths, purging and embargo as ``purged_walk_forward``; the validation window
+    ends at the last sample, so the deployed model has seen everything up to now that its purged
+    label horizon allows. Its quality is what the walk-forward splits measured of the same procedure.
+    """
+    open_ms = np.asarray(open_ms, dtype="int64")
+    label_end = np.asarray(label_end_ms, dtype="float64")
+    if open_ms.size < 2:
+        raise ValueError("open_ms must hold at least two times")
+    bar_ms = int(np.min(np.diff(open_ms)))
+    data_start, data_end = int(open_ms[0]), int(open_ms[-1]) + bar_ms
+    val_ms, train_ms = round(config.validation_days * DAY_MS), round(config.train_days * DAY_MS)
+    gap_ms = round(config.embargo_days * DAY_MS)
+    val_start = data_end - val_ms
+    train_end = val_start - gap_ms
+    if train_end - train_ms < data_start:
+        raise ValueError(f"the final training window does not fit in the data: {config}")
+    train_start = data_start if config.anchored else train_end - train_ms
+    known = np.isfinite(label_end) & (label_end >= 0)
+    return _split(-1, (train_start, train_end, val_start, data_end, data_end, data_end), open_ms, label_end, known)
+
+
+def _split(
+    index: int,
+    bounds: tuple[int, int, int, int, int, int],
+    open_ms: np.ndarray,
+    label_end: np.ndarray,
+    known: np.ndarray,
+) -> Split:
+    """The purged rows of one split's windows (see the module docstring)."""
+    ts, te, vs, ve, ss, se = bounds
+
     def rows(lo: int, hi: int) -> np.ndarray:
         return (open_ms >= lo) & (open_ms < hi)
 
-    splits = []
-    for i, (ts, te, vs, ve, ss, se) in enumerate(reversed(bounds)):
-        train = np.flatnonzero(rows(ts, te) & known & (label_end < vs))
-        validation = np.flatnonzero(rows(vs, ve) & known & (label_end < ss))
-        test = np.flatnonzero(rows(ss, se))
-        splits.append(Split(i, train, validation, test, ts, te, vs, ve, ss, se))
-    return splits
+    train = np.flatnonzero(rows(ts, te) & known & (label_end < vs))
+    validation = np.flatnonzero(rows(vs, ve) & known & (label_end < ss))
+    test = np.flatnonzero(rows(ss, se))
+    return Split(index, train, validation, test, ts, te, vs, ve, ss, se)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -149,21 +148,6 @@ def test_seeded_results_are_reproducible_and_the_seed_matters() -> None:
         assert not np.array_equal(first.final_returns, other.final_returns)
     with pytest.raises(ValueError, match="read-only"):
         first.bands[0, 0] = 0.0
-
-
-def test_ten_thousand_paths_of_a_thousand_steps_run_well_under_a_second() -> None:
-    returns = np.random.default_rng(0).normal(0.0005, 0.01, 1000)
-    best = min(
-        _timed(lambda: block_bootstrap(returns, block=20, n_paths=10_000, seed=1, start_equity=1.0)) for _ in range(2)
-    )
-    assert best < 1.0
-    assert _timed(lambda: bootstrap_trades(returns, n_paths=10_000, seed=1, start_equity=1.0)) < 1.0
-
-
-def _timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
 
 
 @pytest.mark.parametrize(

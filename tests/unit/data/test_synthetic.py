@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,11 +100,9 @@ def test_passes_the_quality_pipeline_clean(hourly: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(result.frame, hourly)
 
 
-def test_a_million_1m_candles_in_well_under_two_seconds() -> None:
-    started = time.perf_counter()
-    frame = SyntheticMarket(seed=1, timeframe=Timeframe.M1).generate(1_000_000)
-    assert time.perf_counter() - started < 2.0
-    assert len(frame) == 1_000_000 and np.isfinite(frame.to_numpy()).all()
+def test_a_long_1m_market_is_complete_and_finite() -> None:  # its speed: benchmarks/bench_simulation.py
+    frame = SyntheticMarket(seed=1, timeframe=Timeframe.M1).generate(200_000)
+    assert len(frame) == 200_000 and np.isfinite(frame.to_numpy()).all()
 
 
 def test_invalid_arguments_are_refused() -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from trading_agent.domain import Direction
-from trading_agent.models.signals import SignalClass, SignalThresholds, classify, classify_many
+from trading_agent.models.signals import SignalClass, SignalThresholds, classify, classify_many, signal_directions
 
 BLUEPRINT = SignalThresholds()
 
@@ -50,3 +50,13 @@ def test_thresholds_are_checked() -> None:
         SignalThresholds(buy_confidence=1.5)
     with pytest.raises(ValueError, match="order"):
         SignalThresholds(sell_prediction=0.65)
+
+
+def test_signal_directions_trade_the_buys_long_and_the_sells_short() -> None:
+    rng = np.random.default_rng(1)
+    p, c = rng.uniform(size=400), rng.uniform(size=400)
+    directions = signal_directions(p, c, BLUEPRINT)
+    expected = [classify(a, b, BLUEPRINT).direction for a, b in zip(p, c, strict=True)]
+    sign = {Direction.LONG: 1, Direction.SHORT: -1, Direction.FLAT: 0}
+    assert directions.dtype == np.int8 and directions.tolist() == [sign[d] for d in expected]
+    assert set(directions.tolist()) == {-1, 0, 1}

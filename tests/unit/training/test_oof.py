@@ -2,32 +2,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from trading_agent.domain import Timeframe
+from tests.testkit.training import planted_training_set
 from trading_agent.models.trees import make_tree_model
 from trading_agent.training.dataset import TrainingSet
 from trading_agent.training.oof import FoldSetup, run_fold
 from trading_agent.training.splits import WalkForwardConfig, purged_walk_forward
 
-HOUR = Timeframe.H1.ms
-
 
 def _planted(n: int, seed: int = 0) -> TrainingSet:
     """Hourly rows whose first feature carries the outcome, plus noise features; 24-bar labels."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    X = rng.normal(size=(n, 6)).astype(np.float32)
-    X[:, 0] += 0.8 * (2 * y - 1)
-    open_ms = 1_600_000_000_000 + HOUR * np.arange(n, dtype=np.int64)
-    return TrainingSet(
-        X=X,
-        y=y,
-        open_ms=open_ms,
-        label_end_ms=open_ms + 24 * HOUR,
-        weight=np.ones(n),
-        ret=np.where(y == 1, 0.01, -0.01),
-        feature_names=tuple(f"f{i}" for i in range(6)),
-        timeframe=Timeframe.H1,
-    )
+    return planted_training_set(n, n_features=6, n_signal=1, strength=0.8, seed=seed)
 
 
 def test_a_fold_predicts_only_rows_it_never_fitted_on_and_learns_the_planted_signal() -> None:

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trading_agent.training.splits import DAY_MS, WalkForwardConfig, label_end_times, purged_walk_forward
+from tests.testkit.training import HOUR_MS, planted_training_set
+from trading_agent.training.splits import (
+    DAY_MS,
+    WalkForwardConfig,
+    final_split,
+    label_end_times,
+    purged_walk_forward,
+)
 
 T0 = 1_700_006_400_000 - 1_700_006_400_000 % DAY_MS
 H = 3_600_000
@@ -77,3 +84,19 @@ def test_purging_invariant(horizon: int, embargo: float, anchored: bool) -> None
         assert np.all(label_end[s.train] < s.validation_start_ms)
         assert np.all(label_end[s.validation] < s.test_start_ms)
         assert np.all(label_end[s.train] >= 0)
+
+
+def test_final_split_ends_at_the_data_with_the_same_purging_and_no_test() -> None:
+    data = planted_training_set(24 * 100)
+    config = WalkForwardConfig(train_days=40, validation_days=10, test_days=15, step_days=15, n_splits=3)
+    final = final_split(data.open_ms, data.label_end_ms, config)
+    last = purged_walk_forward(data.open_ms, data.label_end_ms, config)[-1]
+    data_end = int(data.open_ms[-1]) + HOUR_MS
+    assert final.test.size == 0 and final.validation_end_ms == data_end
+    assert final.validation_start_ms == data_end - 10 * DAY_MS
+    assert final.train_end_ms == final.validation_start_ms - DAY_MS  # the embargo
+    assert final.train_end_ms > last.test_start_ms  # it has seen the last test window: it is the deployed model
+    assert data.label_end_ms[final.train].max() < final.validation_start_ms  # purged
+    assert data.label_end_ms[final.validation].max() < data_end
+    with pytest.raises(ValueError, match="final training window"):
+        final_split(data.open_ms[:500], data.label_end_ms[:500], config)

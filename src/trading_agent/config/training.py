@@ -1,0 +1,121 @@
+"""The training configuration (``config/training.yaml``): models, labels, walk-forward windows, tuning.
+
+The blueprint's TRAINING_CONFIG: walk-forward windows of 180/30/30 days (train, validation, test)
+stepping 7 days, 12 splits; every length is in days, so one file fits every timeframe. Frozen
+models that reject unknown keys, like the trading rules.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from trading_agent.config.errors import describe_validation_error
+from trading_agent.config.files import read_yaml_mapping
+from trading_agent.domain import Timeframe
+
+__all__ = [
+    "KNOWN_MODELS",
+    "BarrierSection",
+    "CalibrationName",
+    "MetaModelName",
+    "TrainingConfig",
+    "TuningObjectiveName",
+    "TuningSection",
+    "WalkForwardSection",
+    "load_training_config",
+]
+
+KNOWN_MODELS = ("lgbm", "xgb", "catboost", "rf")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetaModelName(StrEnum):
+    """How the base models' votes are combined."""
+
+    STACKING = "stacking"
+    BLEND = "blend"
+    MLP = "mlp"
+
+
+class CalibrationName(StrEnum):
+    """How the ensemble's probability is calibrated."""
+
+    ISOTONIC = "isotonic"
+    PLATT = "platt"
+
+
+class TuningObjectiveName(StrEnum):
+    """What Optuna maximises: the strategy's Sharpe or Sortino with costs, or minus the log-loss."""
+
+    SHARPE = "sharpe"
+    SORTINO = "sortino"
+    LOG_LOSS = "log_loss"
+
+
+class BarrierSection(_Section):
+    """The triple-barrier labels: horizon in candles, barriers in ATRs."""
+
+    horizon: int = Field(default=24, ge=1)
+    profit_mult: float = Field(default=2.0, gt=0)
+    stop_mult: float = Field(default=2.0, gt=0)
+    atr_period: int = Field(default=14, ge=1)
+
+
+class WalkForwardSection(_Section):
+    """Purged, embargoed walk-forward windows in days."""
+
+    train_days: float = Field(default=180, gt=0)
+    validation_days: float = Field(default=30, gt=0)
+    test_days: float = Field(default=30, gt=0)
+    step_days: float = Field(default=7, gt=0)
+    n_splits: int = Field(default=12, ge=1)
+    embargo_days: float = Field(default=1.0, ge=0)
+    anchored: bool = False
+
+
+class TuningSection(_Section):
+    """Optuna: trials per model (0 = the libraries' defaults), objective, tuning folds and storage."""
+
+    trials: int = Field(default=20, ge=0)
+    objective: TuningObjectiveName = TuningObjectiveName.SHARPE
+    folds: int = Field(default=3, ge=1, description="walk-forward folds before the first reported test window")
+    storage: str | None = Field(default=None, description="SQLAlchemy URL shared by several workers; null: in memory")
+    seed: int = 0
+
+
+class TrainingConfig(_Section):
+    """Everything ``trading-agent train`` needs besides the series."""
+
+    models: tuple[str, ...] = KNOWN_MODELS
+    meta: MetaModelName = MetaModelName.STACKING
+    calibration: CalibrationName = CalibrationName.PLATT
+    feature_set: str = "default"
+    higher_timeframes: tuple[Timeframe, ...] = ()
+    barrier: BarrierSection = BarrierSection()
+    walk_forward: WalkForwardSection = WalkForwardSection()
+    tuning: TuningSection = TuningSection()
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, models: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [m for m in models if m not in KNOWN_MODELS]
+        if unknown or not models:
+            raise ValueError(f"models must be some of {', '.join(KNOWN_MODELS)}, got {', '.join(models) or 'none'}")
+        if len(set(models)) != len(models):
+            raise ValueError(f"models are listed twice: {', '.join(models)}")
+        return models
+
+
+def load_training_config(config_dir: Path) -> TrainingConfig:
+    """Load ``training.yaml`` from ``config_dir``; a clear ``ConfigError`` for a missing file or a bad value."""
+    path = config_dir / "training.yaml"
+    try:
+        return TrainingConfig.model_validate(read_yaml_mapping(path))
+    except ValidationError as exc:
+        raise describe_validation_error(exc, str(path)) from None

@@ -1,0 +1,79 @@
+"""The signal engine: one closed candle in, one calibrated signal out, from the ensemble loaded once.
+
+It keeps the streaming features of its series (``features.FeatureEngine``, O(1) per candle, the
+same numbers as the batch path), and on every closed candle predicts that candle's feature row with
+the ensemble (ONNX Runtime by default) and maps it to strong_buy … strong_sell. During the
+features' warm-up it returns None. The bundle's feature names must be the engine's columns in the
+same order, or it refuses to start: a model is never fed features it was not trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trading_agent.domain import Candle, Timeframe
+from trading_agent.features import FeatureEngine
+from trading_agent.features.bars import Bar
+from trading_agent.models.base import ModelInputError
+from trading_agent.models.bundle import Runtime, load_ensemble, read_bundle_info
+from trading_agent.models.predictor import EnsemblePredictor
+from trading_agent.models.signals import SignalClass, SignalThresholds, classify
+
+__all__ = ["Signal", "SignalEngine"]
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """The ensemble's view of the candle that opened at ``ts``: class, probability of up, confidence, votes."""
+
+    ts: int
+    signal: SignalClass
+    prediction: float
+    confidence: float
+    votes: dict[str, float]
+
+
+class SignalEngine:
+    """Streaming features plus a loaded ensemble for one series."""
+
+    def __init__(self, predictor: EnsemblePredictor, features: FeatureEngine, thresholds: SignalThresholds) -> None:
+        first = next(iter(predictor.base.values())).metadata
+        if list(first.feature_names) != features.columns:
+            raise ModelInputError(
+                f"the model was trained on {len(first.feature_names)} features that differ from the "
+                f"{len(features.columns)} this feature engine computes: retrain it"
+            )
+        self._predictor = predictor
+        self._features = features
+        self._thresholds = thresholds
+
+    @classmethod
+    def from_bundle(
+        cls, path: Path, timeframe: Timeframe, thresholds: SignalThresholds, *, runtime: Runtime = "onnx"
+    ) -> SignalEngine:
+        """The engine of the bundle at ``path`` with the feature set and higher timeframes it was trained on."""
+        info = read_bundle_info(path).get("info", {})
+        features = FeatureEngine(
+            info.get("feature_set", "default"),
+            timeframe=timeframe,
+            higher_timeframes=info.get("higher_timeframes", []),
+        )
+        return cls(load_ensemble(path, runtime), features, thresholds)
+
+    def on_candle(self, candle: Candle | Bar) -> Signal | None:
+        """Consume the next closed candle; its signal, or None while any feature is still warming up."""
+        row = np.fromiter(self._features.update(candle).values(), dtype=np.float32)[None, :]
+        if not np.all(np.isfinite(row)):
+            return None
+        output = self._predictor.predict(row)
+        prediction, confidence = float(output.prediction[0]), float(output.confidence[0])
+        return Signal(
+            ts=int(candle.ts),
+            signal=classify(prediction, confidence, self._thresholds),
+            prediction=prediction,
+            confidence=confidence,
+            votes={name: float(v[0]) for name, v in output.votes.items()},
+        )

@@ -1,0 +1,74 @@
+"""A registered ensemble as a backtest strategy (``backtest --strategy ensemble``).
+
+The bundle's own feature set and higher timeframes are computed over the candles of the backtest,
+the ensemble (ONNX Runtime) predicts every candle whose features are all known, and the signal
+mapping of the trading rules turns each prediction into an entry, acted on at the next open like
+every strategy. Candles inside the window the model was trained on are counted and reported:
+a backtest over them is in sample, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trading_agent.backtest.strategies import Strategy, replay_strategy
+from trading_agent.domain import SeriesKey, Timeframe
+from trading_agent.features import compute_features
+from trading_agent.models.bundle import load_ensemble, read_bundle_info
+from trading_agent.models.signals import SignalThresholds, signal_directions
+from trading_agent.services.errors import ServiceError
+
+__all__ = ["EnsembleStrategy", "ensemble_strategy", "model_name"]
+
+
+def model_name(series: SeriesKey) -> str:
+    """The registered model name of a series, e.g. ``binance-BTCUSDT-1h``."""
+    return f"{series.instrument.venue}-{series.instrument.symbol}-{series.timeframe.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class EnsembleStrategy:
+    """The strategy, which model it trades, and how many of its candles were inside the model's training window."""
+
+    strategy: Strategy
+    model: str
+    predicted_candles: int
+    in_sample_candles: int
+
+    def summary(self) -> dict[str, Any]:
+        """What the backtest report says about the model."""
+        return {
+            "model": self.model,
+            "predicted_candles": self.predicted_candles,
+            "in_sample_candles": self.in_sample_candles,
+        }
+
+
+def ensemble_strategy(
+    bundle: Path, frame: pd.DataFrame, timeframe: Timeframe, thresholds: SignalThresholds, *, model: str
+) -> EnsembleStrategy:
+    """The ensemble in ``bundle`` as a strategy over the candle ``frame`` (see the module docstring)."""
+    info = read_bundle_info(bundle)
+    trained = info.get("info", {})
+    if trained.get("timeframe") not in (None, timeframe.value):
+        raise ServiceError(f"{model} was trained on {trained['timeframe']} candles, not {timeframe.value}")
+    predictor = load_ensemble(bundle, runtime="onnx")
+    higher = [Timeframe.parse(tf) for tf in trained.get("higher_timeframes", [])]
+    features = compute_features(frame, trained.get("feature_set", "default"), higher, timeframe)
+    if list(features.columns) != list(info["feature_names"]):
+        raise ServiceError(f"{model} expects other features than this version computes: retrain it")
+    matrix = features.to_numpy(dtype=np.float32)
+    known = np.all(np.isfinite(matrix), axis=1)
+    if not known.any():
+        raise ServiceError(f"too few candles for the features' warm-up ({len(frame)}): widen the range")
+    open_ms = pd.DatetimeIndex(frame.index).as_unit("ms").asi8[known]
+    output = predictor.predict(matrix[known])
+    entries = signal_directions(output.prediction, output.confidence, thresholds)
+    low, high = trained.get("trained_from_ms", 0), trained.get("trained_until_ms", 0)
+    in_sample = int(np.count_nonzero((open_ms >= low) & (open_ms < high)))
+    return EnsembleStrategy(replay_strategy("ensemble", open_ms, entries), model, int(known.sum()), in_sample)

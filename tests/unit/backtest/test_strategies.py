@@ -1,0 +1,31 @@
+"""The replayed strategy: a model's precomputed entries, keyed by candle open time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.testkit.features import make_bars, random_walk
+from trading_agent.backtest.strategies import StrategyError, replay_strategy
+
+
+def test_replay_enters_only_at_the_candles_named_and_survives_any_window() -> None:
+    close = random_walk(200, seed=1)
+    bars = make_bars(close, close * 1.01, close * 0.99, close)
+    chosen = bars.ts[[10, 50, 51, 199]]
+    strategy = replay_strategy("model", chosen, np.array([1, -1, 0, 1]))
+    entries = strategy.signals(bars).entries
+    assert np.flatnonzero(entries).tolist() == [10, 50, 199]
+    assert entries[[10, 50, 199]].tolist() == [1, -1, 1] and not strategy.signals(bars).exits.any()
+    window = bars.window(40, 120)  # a window of the candles sees only its own entries
+    assert np.flatnonzero(strategy.signals(window).entries).tolist() == [10]
+    assert strategy.warmup == 0
+
+
+@pytest.mark.parametrize(
+    ("times", "entries"),
+    [(np.array([2, 1]), np.array([1, 1])), (np.array([1, 2]), np.array([1])), (np.array([]), np.array([]))],
+)
+def test_replay_refuses_misaligned_or_unordered_entries(times: np.ndarray, entries: np.ndarray) -> None:
+    with pytest.raises(StrategyError, match="strictly later open time"):
+        replay_strategy("model", times, entries)

@@ -1,0 +1,46 @@
+"""config/training.yaml: the blueprint's TRAINING_CONFIG, and clear errors for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.testkit.services import REPO_ROOT
+from trading_agent.config import ConfigError
+from trading_agent.config.training import MetaModelName, TuningObjectiveName, load_training_config
+from trading_agent.domain import Timeframe
+
+
+def test_the_shipped_file_is_the_blueprints_training_config() -> None:
+    config = load_training_config(REPO_ROOT / "config")
+    wf = config.walk_forward
+    assert (wf.train_days, wf.validation_days, wf.test_days, wf.step_days, wf.n_splits) == (180, 30, 30, 7, 12)
+    assert config.models == ("lgbm", "xgb", "catboost", "rf") and config.meta is MetaModelName.STACKING
+    assert config.tuning.trials == 20 and config.tuning.objective is TuningObjectiveName.SHARPE
+    assert config.tuning.storage is None and config.barrier.horizon == 24
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("models: [lgbm, svm]", "models"),
+        ("models: [lgbm, lgbm]", "models"),
+        ("walk_forward: {train_days: 0}", "walk_forward.train_days"),
+        ("tuning: {objective: accuracy}", "tuning.objective"),
+        ("tuning: {trails: 5}", "tuning.trails"),
+        ("higher_timeframes: [7m]", "higher_timeframes"),
+    ],
+)
+def test_a_bad_value_is_an_error_naming_it(tmp_path: Path, text: str, named: str) -> None:
+    (tmp_path / "training.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_training_config(tmp_path)
+
+
+def test_higher_timeframes_parse_and_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "training.yaml").write_text("higher_timeframes: [4h, 1d]\ntuning: {trials: 0}")
+    config = load_training_config(tmp_path)
+    assert config.higher_timeframes == (Timeframe.H4, Timeframe.D1) and config.tuning.trials == 0
+    with pytest.raises(ConfigError, match="file not found"):
+        load_training_config(tmp_path / "nowhere")

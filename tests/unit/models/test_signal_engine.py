@@ -1,0 +1,53 @@
+"""The signal engine: streamed candles give the batch ensemble's predictions, one closed candle at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.testkit.models import make_bundle
+from trading_agent.data.files import read_candle_file
+from trading_agent.domain import Timeframe
+from trading_agent.features import Bars, FeatureEngine, compute_features
+from trading_agent.models.base import ModelInputError
+from trading_agent.models.bundle import load_ensemble, save_ensemble
+from trading_agent.models.signal_engine import SignalEngine
+from trading_agent.models.signals import SignalThresholds, classify
+from trading_agent.models.trees import make_tree_model
+from trading_agent.training.dataset import build_training_set
+from trading_agent.training.oof import FoldSetup, fit_ensemble
+
+# loose, so that the few-tree test ensemble's calibrated probabilities (near 0.5) give buys and sells
+THRESHOLDS = SignalThresholds(buy_prediction=0.5, buy_confidence=0.5, sell_prediction=0.499, sell_confidence=0.5)
+
+
+@pytest.mark.real_data
+def test_streamed_signals_are_the_batch_predictions(btc_1h_path: Path, tmp_path: Path) -> None:
+    candles = read_candle_file(btc_1h_path, Timeframe.H1).iloc[-3000:]
+    data = build_training_set(candles, Timeframe.H1)
+    setup = FoldSetup({"lgbm": lambda: make_tree_model("lgbm", n_estimators=30),
+                       "rf": lambda: make_tree_model("rf", n_estimators=30)})  # fmt: skip
+    rows = np.arange(len(data))
+    predictor = fit_ensemble(data, rows[:1500], rows[1500:2000], setup)
+    save_ensemble(predictor, tmp_path / "bundle", info={"feature_set": "default", "higher_timeframes": []})
+    engine = SignalEngine.from_bundle(tmp_path / "bundle", Timeframe.H1, THRESHOLDS)
+
+    features = compute_features(candles, "default", timeframe=Timeframe.H1).to_numpy(dtype=np.float32)
+    known = np.all(np.isfinite(features), axis=1)
+    batch = load_ensemble(tmp_path / "bundle").predict(features[known])
+    bars = Bars.from_frame(candles)
+    streamed = [engine.on_candle(bars.bar(i)) for i in range(len(bars))]
+    assert [s is not None for s in streamed] == known.tolist()  # None exactly during the warm-up
+    signals = [s for s in streamed if s is not None]
+    assert np.allclose([s.prediction for s in signals], batch.prediction, atol=1e-6)
+    assert [s.signal for s in signals] == [classify(p, c, THRESHOLDS) for p, c in
+                                           zip(batch.prediction, batch.confidence, strict=True)]  # fmt: skip
+    assert {s.signal.value for s in signals} >= {"buy", "sell"} and set(signals[-1].votes) == {"lgbm", "rf"}
+
+
+def test_a_model_trained_on_other_features_is_refused(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)  # twelve features f0..f11
+    with pytest.raises(ModelInputError, match="retrain"):
+        SignalEngine(load_ensemble(bundle.path), FeatureEngine("default", timeframe=Timeframe.H1), THRESHOLDS)
