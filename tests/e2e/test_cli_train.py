@@ -35,7 +35,7 @@ def test_train_then_promote_then_backtest_the_ensemble(btc_1h_path: Path, tmp_pa
     assert trained.code == 0, trained.stderr
     report = trained.json()
     assert report["registered"] == {"name": "binance-BTCUSDT-1h", "version": 1}
-    assert set(report["out_of_sample"]) == {"ensemble", "lgbm", "rf", "buy-hold"}
+    assert set(report["out_of_sample"]) == {"ensemble", "lgbm", "rf", "buy-hold", "spot-hold"}
     assert report["tuning"]["lgbm"]["trials"] == 1 and len(report["splits"]) == 2
     text = report_md.read_text()
     assert "## Out of sample" in text and "buy-and-hold after costs" in text and "| ensemble |" in text

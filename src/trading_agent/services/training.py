@@ -9,9 +9,11 @@ The protocol (docs/TRAINING.md tells it for users):
    window; the stitched out-of-sample record trades as the agent would (``training.pipeline``).
 4. Every figure is out of sample with costs on: classification metrics per model and fold, the
    strategy of each model's and the ensemble's signals (``signal_filters.mapping``) through the
-   vectorised backtester (fees with GST, slippage, funding; the risk limits are not modelled),
-   buy-and-hold over the same candles, the deflated Sharpe over every configuration tried, the
-   reliability table, and the deployed model's feature importances.
+   vectorised backtester (fees with GST, slippage, funding; the risk limits are not modelled; a run
+   that reaches a liquidation, which it does not model, is rerun on the event engine), buy-and-hold
+   of the perpetual over the same candles (costs and funding on) and of the underlying itself
+   ("spot-hold", no costs), the deflated Sharpe over every configuration tried, the reliability
+   table, and the deployed model's feature importances.
 5. The model to deploy is trained the same way on the latest windows (``splits.final_split``) and
    registered as a new version (alias ``candidate``); promotion is a separate command.
 """
@@ -40,6 +42,7 @@ from trading_agent.backtest.metrics import (
 )
 from trading_agent.backtest.metrics_classification import classification_metrics
 from trading_agent.backtest.strategies import make_strategy, replay_strategy
+from trading_agent.backtest.vectorized import VectorizedScopeError
 from trading_agent.config.trading_rules import TradingRules
 from trading_agent.config.training import KNOWN_MODELS, TrainingConfig
 from trading_agent.domain import SeriesKey
@@ -172,9 +175,19 @@ class _Scorer:
         else:
             entries = signal_directions(p_up, np.maximum(p_up, 1.0 - p_up), self.thresholds)
             strategy = replay_strategy(name, self.data.open_ms[rows], entries)
-        run = self.market.backtest(strategy, lead, stop, engine="vector")
+        try:
+            run = self.market.backtest(strategy, lead, stop, engine="vector")
+        except VectorizedScopeError:  # a liquidation (years of funding on a held long): the event engine models it
+            run = self.market.backtest(strategy, lead, stop, engine="event")
         cut = start - lead
         return BacktestRun(run.equity[cut:], run.in_position[cut:], run.trades, run.rejected)
+
+    def spot_hold(self, *, start_ms: int, end_ms: int) -> BacktestRun:
+        """Holding the underlying itself over the candles in ``[start_ms, end_ms)``: no fees, no funding, no margin."""
+        ts = self.market.bars.ts
+        close = self.market.bars.close[int(np.searchsorted(ts, start_ms)) : int(np.searchsorted(ts, end_ms))]
+        equity = float(self.market.config.initial_balance) * close / close[0]
+        return BacktestRun(equity, np.ones(len(close), dtype=bool), (), 0)
 
     def sharpe(self, rows: np.ndarray, p_up: np.ndarray, sortino: bool = False) -> float:
         """The annualised Sharpe (or Sortino) of trading ``p_up`` on ``rows``, over the candles they span."""
@@ -346,6 +359,7 @@ class TrainingService:
             name: scorer.run(name, record.rows, p, start_ms=start_ms, end_ms=end_ms) for name, p in candidates.items()
         }
         runs["buy-hold"] = scorer.run("buy-hold", record.rows, record.prediction, start_ms=start_ms, end_ms=end_ms)
+        runs["spot-hold"] = scorer.spot_hold(start_ms=start_ms, end_ms=end_ms)
         out_of_sample = {}
         for name, result in runs.items():
             metrics = run_metrics(result, per_year).to_dict()
@@ -356,7 +370,7 @@ class TrainingService:
         trial_sharpes = [
             sharpe_ratio(returns_from_equity(r.equity), periods_per_year=per_year)
             for name, r in runs.items()
-            if name != "buy-hold"
+            if name in candidates
         ]
         n_trials = len(trial_sharpes) + sum(result.n_trials for result in tuned.values())
         finite = [s for s in trial_sharpes if math.isfinite(s)]

@@ -348,6 +348,12 @@ def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
     for attempt in range(1, _STORAGE_ATTEMPTS + 1):
         try:
             return optuna.storages.RDBStorage(url)
+        except RuntimeError as exc:  # Optuna read a revision in alembic_version that is not one of its own
+            raise ValueError(
+                f"the study storage holds another schema ({exc}); Optuna keeps its schema version in the "
+                "alembic_version table, which the trading agent's own migrations use too: give the studies "
+                "a database (or schema) of their own"
+            ) from exc
         except Exception as exc:  # workers starting together on a fresh database race to create Optuna's tables
             if attempt == _STORAGE_ATTEMPTS or not type(exc).__module__.startswith("sqlalchemy"):
                 raise

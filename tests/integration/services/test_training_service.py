@@ -54,7 +54,7 @@ def test_train_reports_out_of_sample_registers_and_the_model_backtests(
     )
     report = outcome.report
     assert stages == {"tune lgbm", "tune rf", "walk-forward", "final model"}
-    assert set(report.out_of_sample) == {"ensemble", "lgbm", "rf", "buy-hold"}
+    assert set(report.out_of_sample) == {"ensemble", "lgbm", "rf", "buy-hold", "spot-hold"}
     assert report.n_trials == 3 + 2 * 2  # the ensemble and both models compared, plus every tuning trial
     assert {row["trials"] for row in report.tuning.values()} == {2}
     assert len(report.folds) == 3 * 3 and {r["model"] for r in report.folds} == {"ensemble", "lgbm", "rf"}
@@ -73,6 +73,8 @@ def test_train_reports_out_of_sample_registers_and_the_model_backtests(
     window = MarketOptions(start_ms=_ms(first_test), end_ms=int(end.value // 1_000_000))
     hold = backtests.run(SERIES, "buy-hold", options=window, engine="vector").report.metrics
     assert report.out_of_sample["buy-hold"]["total_return"] == pytest.approx(hold["total_return"], rel=1e-9)
+    closes = market_data.load_candles(SERIES, window.start_ms, window.end_ms)["close"]
+    assert report.out_of_sample["spot-hold"]["total_return"] == pytest.approx(closes.iloc[-1] / closes.iloc[0] - 1)
 
     assert report.registered == {"name": "binance-BTCUSDT-1h", "version": 1}
     with pytest.raises(Exception, match="production"):

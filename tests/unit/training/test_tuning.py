@@ -1,4 +1,6 @@
 import math
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +136,17 @@ def test_a_stored_study_is_shared_and_remembers_its_model_and_objective(tmp_path
     sharpe = TuningConfig(trials=1, storage=config.storage, study_name="s")
     with pytest.raises(ValueError, match="study 's' was made for objective 'log_loss', not 'sharpe'"):
         tune_model("lgbm", DATA, FOLDS[-1:], sharpe, score=lambda rows, p: 0.0)
+
+
+def test_a_storage_that_another_application_migrated_is_refused_with_the_reason(tmp_path: Path) -> None:
+    database = tmp_path / "app.db"
+    with closing(sqlite3.connect(database)) as connection:  # what the trading agent's migrations leave behind
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('0007_app_revision')")
+        connection.commit()
+    config = _log_loss_config(trials=1, storage=f"sqlite:///{database}", study_name="s")
+    with pytest.raises(ValueError, match="give the studies a database"):
+        tune_model("lgbm", DATA, FOLDS[-1:], config, fixed_params=FAST)
 
 
 @pytest.mark.parametrize(
