@@ -18,7 +18,7 @@ tuning: {trials: 1, folds: 1, objective: log_loss}
 
 
 @pytest.mark.real_data
-def test_train_then_promote_then_backtest_the_ensemble(btc_1h_path: Path, tmp_path: Path) -> None:
+def test_train_and_promote_then_backtest_and_ab_test_the_ensemble(btc_1h_path: Path, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(REPO_ROOT / "config", config)
     (config / "training.yaml").write_text(SMALL)
@@ -29,19 +29,20 @@ def test_train_then_promote_then_backtest_the_ensemble(btc_1h_path: Path, tmp_pa
     assert imported.code == 0, imported.stderr
     report_md = tmp_path / "out" / "training.md"
     trained = run_cli(
-        "train", "-s", "BTCUSDT", "--from", "2023-08-01", "--to", "2024-01-01", "--json", "--report", str(report_md),
+        "train", "-s", "BTCUSDT", "--from", "2023-08-01", "--to", "2024-01-01", "--promote", "--json",
+        "--report", str(report_md),
         cwd=tmp_path, env=env, timeout=300,
     )  # fmt: skip
     assert trained.code == 0, trained.stderr
     report = trained.json()
-    assert report["registered"] == {"name": "binance-BTCUSDT-1h", "version": 1}
+    registered = report["registered"]
+    assert registered["name"] == "binance-BTCUSDT-1h" and registered["version"] == 1
+    assert set(registered["aliases"]) == {"candidate", "production"}  # --promote
     assert set(report["out_of_sample"]) == {"ensemble", "lgbm", "rf", "buy-hold", "spot-hold"}
     assert report["tuning"]["lgbm"]["trials"] == 1 and len(report["splits"]) == 2
     text = report_md.read_text()
     assert "## Out of sample" in text and "buy-and-hold after costs" in text and "| ensemble |" in text
 
-    promoted = run_cli("models", "promote", "binance-BTCUSDT-1h", "1", cwd=tmp_path, env=env)
-    assert promoted.code == 0, promoted.stderr
     backtest = run_cli(
         "backtest", "-s", "BTCUSDT", "--strategy", "ensemble", "--from", "2024-01-01", "--to", "2024-02-01",
         "--json", cwd=tmp_path, env=env,
@@ -64,6 +65,7 @@ def test_train_then_promote_then_backtest_the_ensemble(btc_1h_path: Path, tmp_pa
         (("--models", "lgbm,svm"), "--models lgbm,svm"),
         (("--report", "out.txt"), ".json or .md"),
         (("--objective", "accuracy"), "tuning"),
+        (("--promote", "--no-register"), "--promote needs the model registered"),
     ],
 )
 def test_bad_train_options_exit_1_naming_the_problem(tmp_path: Path, args: tuple[str, ...], message: str) -> None:

@@ -75,11 +75,9 @@ def _print(report: TrainingReport) -> None:
     top = ", ".join(f"{name} {share:.1%}" for name, share in list(report.feature_importances.items())[:8])
     console.print(f"Top features: {top}")
     if report.registered is not None:
-        name, version = report.registered["name"], report.registered["version"]
-        console.print(
-            f"Registered {name} version {version} (alias candidate); serve it with "
-            f"`trading-agent models promote {name} {version}`."
-        )
+        name, version, aliases = (report.registered[key] for key in ("name", "version", "aliases"))
+        hint = "" if "production" in aliases else f"; serve it with `trading-agent models promote {name} {version}`"
+        console.print(f"Registered {name} version {version} ({', '.join(aliases)}){hint}.")
 
 
 def train(
@@ -104,6 +102,9 @@ def train(
     register: Annotated[
         bool, typer.Option("--register/--no-register", help="Register the trained ensemble in the model registry.")
     ] = True,
+    promote: Annotated[
+        bool, typer.Option("--promote", help="Also make the new version production (what the agent serves).")
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
     report_out: Annotated[
         Path | None, typer.Option("--report", help="Write the training report (.json or .md).")
@@ -132,6 +133,7 @@ def train(
         objective=objective,
         storage=storage,
         register=register,
+        promote=promote,
     )
     with _progress_bars(json_) as progress:
         outcome = service.train(SeriesKey.of(exchange, symbol, timeframe), options, progress=progress)

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from trading_agent.backtest.event_runner import run_event_backtest
 from trading_agent.backtest.metrics import (
     BacktestMetrics,
+    ClassificationMetrics,
     annual_return,
     compute_metrics,
     deflated_sharpe_ratio,
@@ -183,10 +184,16 @@ def _trades_frame(trades: tuple[Trade, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_metrics(result: BacktestRun, per_year: float) -> BacktestMetrics:
-    """Every metric of a backtest run (``per_year``: candles per year, for annualising)."""
+def run_metrics(
+    result: BacktestRun, per_year: float, classification: ClassificationMetrics | None = None
+) -> BacktestMetrics:
+    """Every metric of a backtest run (``per_year``: candles per year; ``classification``: a model's scores)."""
     return compute_metrics(
-        result.equity, trades=result.trades, in_position=result.in_position, periods_per_year=per_year
+        result.equity,
+        trades=result.trades,
+        in_position=result.in_position,
+        periods_per_year=per_year,
+        classification=classification,
     )
 
 
@@ -383,7 +390,7 @@ class BacktestService:
                 candles=len(market.bars),
                 rejected_entries=result.rejected,
                 funding=market.funding_source,
-                metrics=run_metrics(result, per_year).to_dict(),
+                metrics=run_metrics(result, per_year, model_use.classification if model_use else None).to_dict(),
                 benchmark=run_metrics(benchmark, per_year).to_dict(),
                 model=None if model_use is None else model_use.summary(),
             )

@@ -3,8 +3,9 @@
 The bundle's own feature set and higher timeframes are computed over the candles of the backtest,
 the ensemble (ONNX Runtime) predicts every candle whose features are all known, and the signal
 mapping of the trading rules turns each prediction into an entry, acted on at the next open like
-every strategy. Candles inside the window the model was trained on are counted and reported:
-a backtest over them is in sample, and says so.
+every strategy. The realised triple-barrier outcomes of the bundle's own barrier score the
+predictions (the classification metrics of the report). Candles inside the window the model was
+trained on are counted and reported: a backtest over them is in sample, and says so.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trading_agent.backtest.metrics_classification import ClassificationMetrics, classification_metrics
 from trading_agent.backtest.strategies import Strategy, replay_strategy
 from trading_agent.domain import SeriesKey, Timeframe
-from trading_agent.features import compute_features
+from trading_agent.features import Bars, compute_features
+from trading_agent.features.labels import triple_barrier_labels
 from trading_agent.models.bundle import load_ensemble, read_bundle_info
 from trading_agent.models.signals import SignalThresholds, signal_directions
 from trading_agent.services.errors import ServiceError
+from trading_agent.training.dataset import BarrierConfig
 
 __all__ = ["EnsembleStrategy", "ensemble_strategy", "model_name"]
 
@@ -39,6 +43,7 @@ class EnsembleStrategy:
     model: str
     predicted_candles: int
     in_sample_candles: int
+    classification: ClassificationMetrics | None
 
     def summary(self) -> dict[str, Any]:
         """What the backtest report says about the model."""
@@ -71,4 +76,26 @@ def ensemble_strategy(
     entries = signal_directions(output.prediction, output.confidence, thresholds)
     low, high = trained.get("trained_from_ms", 0), trained.get("trained_until_ms", 0)
     in_sample = int(np.count_nonzero((open_ms >= low) & (open_ms < high)))
-    return EnsembleStrategy(replay_strategy("ensemble", open_ms, entries), model, int(known.sum()), in_sample)
+    barrier = BarrierConfig(**trained.get("barrier", {}))
+    outcome = triple_barrier_labels(
+        Bars.from_frame(frame),
+        horizon=barrier.horizon,
+        profit_mult=barrier.profit_mult,
+        stop_mult=barrier.stop_mult,
+        atr_period=barrier.atr_period,
+        min_return=barrier.min_return,
+    )
+    decided = outcome.end[known] >= 0
+    classification = (
+        classification_metrics(
+            (outcome.label[known][decided] > 0).astype(np.int64),
+            (output.prediction[decided] > 0.5).astype(np.int64),
+            output.prediction[decided],
+            labels=[0, 1],
+        )
+        if decided.any()
+        else None
+    )
+    return EnsembleStrategy(
+        replay_strategy("ensemble", open_ms, entries), model, int(known.sum()), in_sample, classification
+    )

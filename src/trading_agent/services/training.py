@@ -83,6 +83,7 @@ class TrainOptions:
     objective: str | None = None
     storage: str | None = None
     register: bool = True
+    promote: bool = False
 
 
 class TrainingReport(BaseModel):
@@ -220,6 +221,8 @@ class TrainingService:
         unknown = sorted(set(models) - set(KNOWN_MODELS))
         if unknown or len(set(models)) != len(models):
             raise ServiceError(f"--models {','.join(models)}: name each of {', '.join(KNOWN_MODELS)} at most once")
+        if options.promote and not options.register:
+            raise ServiceError("--promote needs the model registered (drop --no-register)")
         tuning = self._tuning_config(series, options)
         notify = progress or (lambda stage, done, total: None)
         with service_errors():
@@ -245,7 +248,7 @@ class TrainingService:
                 series, market=market, data=data, run=run, tuned=tuned, predictor=predictor, began=began
             )
             if options.register and self._registry is not None:
-                report = self._register(series, report, predictor, data, final)
+                report = self._register(series, report, predictor, data, final, promote=options.promote)
             return TrainingOutcome(report, predictor)
 
     def _tuning_config(self, series: SeriesKey, options: TrainOptions) -> TuningConfig | None:
@@ -413,7 +416,14 @@ class TrainingService:
         )
 
     def _register(
-        self, series: SeriesKey, report: TrainingReport, predictor: EnsemblePredictor, data: TrainingSet, final: Split
+        self,
+        series: SeriesKey,
+        report: TrainingReport,
+        predictor: EnsemblePredictor,
+        data: TrainingSet,
+        final: Split,
+        *,
+        promote: bool,
     ) -> TrainingReport:
         assert self._registry is not None
         config = self._config
@@ -461,7 +471,10 @@ class TrainingService:
                 tags={"series": str(series), "contract": report.contract},
                 files=[report_file],
             )
-        return report.model_copy(update={"registered": {"name": version.name, "version": version.version}})
+        if promote:
+            version = self._registry.promote(version.name, version.version)
+        registered = {"name": version.name, "version": version.version, "aliases": list(version.aliases)}
+        return report.model_copy(update={"registered": registered})
 
 
 def _fields(config: WalkForwardConfig) -> dict[str, Any]:

@@ -76,7 +76,7 @@ def test_train_reports_out_of_sample_registers_and_the_model_backtests(
     closes = market_data.load_candles(SERIES, window.start_ms, window.end_ms)["close"]
     assert report.out_of_sample["spot-hold"]["total_return"] == pytest.approx(closes.iloc[-1] / closes.iloc[0] - 1)
 
-    assert report.registered == {"name": "binance-BTCUSDT-1h", "version": 1}
+    assert report.registered == {"name": "binance-BTCUSDT-1h", "version": 1, "aliases": ["candidate"]}
     with pytest.raises(Exception, match="production"):
         backtests.run(SERIES, "ensemble", options=window)  # nothing promoted yet
     registry.promote("binance-BTCUSDT-1h", 1)
@@ -85,6 +85,8 @@ def test_train_reports_out_of_sample_registers_and_the_model_backtests(
     )
     assert after.report.model is not None and after.report.model["in_sample_candles"] == 0
     assert after.report.model["predicted_candles"] > 0 and after.report.strategy == "ensemble"
+    scores = after.report.metrics["classification"]  # the predictions against the realised barrier outcomes
+    assert scores is not None and 0 <= scores["accuracy"] <= 1 and after.report.benchmark["classification"] is None
     inside = backtests.run(
         SERIES, "ensemble", options=MarketOptions(start_ms=_ms("2023-11-01"), end_ms=_ms("2024-01-01"))
     )
