@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -28,7 +29,11 @@ __all__ = [
     "ModelMetadata",
     "check_fit_inputs",
     "check_predict_input",
+    "encode_labels",
+    "feature_names_for",
+    "library_version",
     "read_metadata",
+    "read_model_dir",
     "windows",
     "write_metadata",
 ]
@@ -181,3 +186,38 @@ def read_metadata(path: Path) -> ModelMetadata:
     if not file.is_file():
         raise ModelInputError(f"{path} is not a saved model: {METADATA_FILE} is missing")
     return ModelMetadata.from_json(json.loads(file.read_text(encoding="utf-8")))
+
+
+def encode_labels(labels: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+    """The sorted distinct labels (``metadata.classes``) and each label's index among them (``0..k-1``)."""
+    classes = np.unique(labels)
+    return tuple(int(c) for c in classes), np.searchsorted(classes, labels)
+
+
+def feature_names_for(feature_names: Sequence[str] | None, n_features: int) -> tuple[str, ...]:
+    """``feature_names`` as a tuple (``f0, f1, ...`` when ``None``); ``ModelInputError`` when the count differs."""
+    names = tuple(feature_names) if feature_names is not None else tuple(f"f{i}" for i in range(n_features))
+    if len(names) != n_features:
+        raise ModelInputError(f"{len(names)} feature names for {n_features} features")
+    return names
+
+
+def library_version(distribution: str) -> str:
+    """The installed version of ``distribution``, or "unknown"."""
+    try:
+        return importlib_metadata.version(distribution)
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def read_model_dir(path: Path, family: str, native_file: str) -> ModelMetadata:
+    """The metadata of a model directory that a ``family`` model wrote with its ``native_file`` beside it.
+
+    ``ModelInputError`` when the metadata is missing, names another family, or the native file is missing.
+    """
+    metadata = read_metadata(path)
+    if metadata.family != family:
+        raise ModelInputError(f"{path} holds a {metadata.family} model, not a {family} one")
+    if not (path / native_file).is_file():
+        raise ModelInputError(f"{path} is not a saved {family} model: {native_file} is missing")
+    return metadata

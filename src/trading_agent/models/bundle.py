@@ -25,6 +25,7 @@ from trading_agent.models.ensemble import load_combiner
 from trading_agent.models.onnx_export import to_onnx
 from trading_agent.models.onnx_runtime import OnnxModel
 from trading_agent.models.predictor import EnsemblePredictor
+from trading_agent.models.sequence import SEQUENCE_MODELS
 from trading_agent.models.trees import TREE_MODELS
 
 __all__ = ["BUNDLE_FILE", "MODEL_FAMILIES", "Runtime", "load_ensemble", "read_bundle_info", "save_ensemble"]
@@ -34,7 +35,7 @@ _FORMAT = 1
 _RUNTIMES = ("onnx", "native")
 Runtime = Literal["onnx", "native"]
 
-MODEL_FAMILIES: dict[str, type[Any]] = {cls.family: cls for cls in TREE_MODELS.values()}
+MODEL_FAMILIES: dict[str, type[Any]] = {cls.family: cls for cls in (*TREE_MODELS.values(), *SEQUENCE_MODELS.values())}
 """Metadata family to the model class whose ``load`` reads it."""
 
 

@@ -1,24 +1,33 @@
-"""Export a fitted tree model to ONNX bytes: float32 input "input" of shape ``[None, n_features]``,
-probabilities as a plain ``(n, n_classes)`` tensor (no ZipMap), columns in ``metadata.classes`` order.
+"""Export a fitted model to ONNX bytes: float32 input "input" of shape ``[None, n_features]`` (tree
+models) or ``[None, window, n_features]`` (sequence models, raw windows: the scaler is inside the
+graph), probabilities as a plain ``(n, n_classes)`` tensor (no ZipMap), columns in ``metadata.classes``
+order.
 
 LightGBM and XGBoost go through onnxmltools, the random forest through skl2onnx, CatBoost through its
-own ``save_model(format="onnx")`` (its input is then renamed to "input" and its ZipMap removed).
+own ``save_model(format="onnx")`` (its input is then renamed to "input" and its ZipMap removed), the
+PyTorch sequence models through ``torch.onnx.export`` (the TorchScript exporter, opset 17, softmax
+inside the graph). ``quantize`` shrinks an export to int8 weights (dynamic quantisation).
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
+import warnings
 from pathlib import Path
 
 import onnx
 
 from trading_agent.models.base import Model
+from trading_agent.models.sequence import SequenceModel
 from trading_agent.models.trees import CatBoostModel, LightGBMModel, RandomForestModel, TreeModel, XGBoostModel
 
-__all__ = ["INPUT_NAME", "to_onnx"]
+__all__ = ["INPUT_NAME", "OUTPUT_NAME", "quantize", "to_onnx"]
 
 INPUT_NAME = "input"
+OUTPUT_NAME = "probabilities"
 TARGET_OPSET = 15
+SEQUENCE_OPSET = 17
 
 
 def _rename_input(model: onnx.ModelProto, new: str) -> onnx.ModelProto:
@@ -48,10 +57,51 @@ def _drop_zipmap(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def _sequence_to_onnx(model: SequenceModel) -> bytes:
+    import torch
+
+    from trading_agent.models.sequence_networks import ProbabilityNetwork
+
+    metadata = model.metadata
+    graph = ProbabilityNetwork(model.network).cpu().eval()
+    example = torch.zeros(1, metadata.window, len(metadata.feature_names))
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation and RNN batch-size notices
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            (example,),
+            buffer,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=SEQUENCE_OPSET,
+            dynamo=False,
+        )
+    return buffer.getvalue()
+
+
+def quantize(onnx_bytes: bytes) -> bytes:
+    """The model with its weights dynamically quantised to int8 (activations quantised per call).
+
+    Smaller and often faster on a CPU, at a small accuracy cost: measure it (``tests/unit/models/test_sequence.py``
+    bounds the probability gap of the sequence models).
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
+        source.write_bytes(onnx_bytes)
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        return target.read_bytes()
+
+
 def to_onnx(model: Model) -> bytes:
-    """The ONNX bytes of a fitted tree model; ``TypeError`` for an unsupported model."""
+    """The ONNX bytes of a fitted tree or sequence model; ``TypeError`` for an unsupported model."""
     from onnxmltools.convert.common.data_types import FloatTensorType
 
+    if isinstance(model, SequenceModel):
+        return _sequence_to_onnx(model)
     if not isinstance(model, TreeModel):
         raise TypeError(f"no ONNX export for {type(model).__name__}")
     n_features = len(model.metadata.feature_names)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -26,7 +25,10 @@ from trading_agent.models.base import (
     ModelMetadata,
     check_fit_inputs,
     check_predict_input,
-    read_metadata,
+    encode_labels,
+    feature_names_for,
+    library_version,
+    read_model_dir,
     write_metadata,
 )
 
@@ -39,14 +41,6 @@ __all__ = [
     "XGBoostModel",
     "make_tree_model",
 ]
-
-
-def _version(distribution: str) -> str:
-    """The installed version of ``distribution``, or "unknown"."""
-    try:
-        return importlib_metadata.version(distribution)
-    except importlib_metadata.PackageNotFoundError:
-        return "unknown"
 
 
 class TreeModel(ABC):
@@ -93,21 +87,17 @@ class TreeModel(ABC):
     ) -> Self:
         """Fit on rows ``X`` and integer labels ``y`` (any integers); returns self."""
         X, labels, weights = check_fit_inputs(X, y, sample_weight, input_kind=InputKind.TABULAR)
-        n_features = X.shape[1]
-        names = tuple(feature_names) if feature_names is not None else tuple(f"f{i}" for i in range(n_features))
-        if len(names) != n_features:
-            raise ModelInputError(f"{len(names)} feature names for {n_features} features")
-        classes = np.unique(labels)
-        encoded = np.searchsorted(classes, labels)
+        names = feature_names_for(feature_names, X.shape[1])
+        classes, encoded = encode_labels(labels)
         self._estimator = self._fit_native(X, encoded, weights, len(classes))
         self._metadata = ModelMetadata(
             name=self.name,
             family=self.family,
             input_kind=InputKind.TABULAR,
             feature_names=names,
-            classes=tuple(int(c) for c in classes),
+            classes=classes,
             params=dict(self.params),
-            library_versions={d: _version(d) for d in self.distributions},
+            library_versions={d: library_version(d) for d in self.distributions},
         )
         return self
 
@@ -143,14 +133,9 @@ class TreeModel(ABC):
     def load(cls, path: Path) -> Self:
         """Read a model written by ``save``."""
         path = Path(path)
-        metadata = read_metadata(path)
-        if metadata.family != cls.family:
-            raise ModelInputError(f"{path} holds a {metadata.family} model, not a {cls.family} one")
-        native = path / cls.native_file
-        if not native.is_file():
-            raise ModelInputError(f"{path} is not a saved {cls.family} model: {cls.native_file} is missing")
+        metadata = read_model_dir(path, cls.family, cls.native_file)
         model = cls(name=metadata.name, **metadata.params)
-        model._estimator = model._load_native(native)
+        model._estimator = model._load_native(path / cls.native_file)
         model._metadata = metadata
         return model
 

@@ -8,14 +8,16 @@ The protocol (docs/TRAINING.md tells it for users):
 3. Every split trains the ensemble (base models, meta model, calibrator) and predicts its test
    window; the stitched out-of-sample record trades as the agent would (``training.pipeline``).
 4. Every figure is out of sample with costs on: classification metrics per model and fold, the
-   strategy of each model's and the ensemble's signals (``signal_filters.mapping``) through the
-   vectorised backtester (fees with GST, slippage, funding; the risk limits are not modelled; a run
-   that reaches a liquidation, which it does not model, is rerun on the event engine), buy-and-hold
-   of the perpetual over the same candles (costs and funding on) and of the underlying itself
+   strategy of each model's and the ensemble's signals (``signal_filters.mapping``), every trade
+   sized fixed-fractionally at ``risk_per_trade`` (Kelly would size to zero after the first 30
+   trades of a model without an edge and stop the evaluation there), through the vectorised
+   backtester (fees with GST, slippage, funding; the risk limits are not modelled; a run that
+   reaches a liquidation, which it does not model, is rerun on the event engine), buy-and-hold of
+   the perpetual over the same candles (costs and funding on) and of the underlying itself
    ("spot-hold", no costs), the deflated Sharpe over every configuration tried, the reliability
    table, and the deployed model's feature importances.
 5. The model to deploy is trained the same way on the latest windows (``splits.final_split``) and
-   registered as a new version (alias ``candidate``); promotion is a separate command.
+   registered as a new version (alias ``candidate``; ``promote`` also makes it production).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +48,7 @@ from trading_agent.backtest.strategies import make_strategy, replay_strategy
 from trading_agent.backtest.vectorized import VectorizedScopeError
 from trading_agent.config.trading_rules import TradingRules
 from trading_agent.config.training import KNOWN_MODELS, TrainingConfig
-from trading_agent.domain import SeriesKey
+from trading_agent.domain import SeriesKey, SizingMethod
 from trading_agent.models.bundle import save_ensemble
 from trading_agent.models.calibration import CalibrationMethod, expected_calibration_error, reliability_table
 from trading_agent.models.predictor import EnsemblePredictor
@@ -96,10 +99,10 @@ class TrainingReport(BaseModel):
     calibration: str
     rows: int
     features: int
-    first_candle: pd.Timestamp
-    last_candle: pd.Timestamp
-    out_of_sample_start: pd.Timestamp
-    out_of_sample_end: pd.Timestamp
+    first_candle: datetime
+    last_candle: datetime
+    out_of_sample_start: datetime
+    out_of_sample_end: datetime
     splits: list[dict[str, Any]]
     tuning: dict[str, dict[str, Any]]
     folds: list[dict[str, Any]]
@@ -111,8 +114,6 @@ class TrainingReport(BaseModel):
     feature_importances: dict[str, float]
     registered: dict[str, Any] | None
     duration_s: float
-
-    model_config = {"arbitrary_types_allowed": True}
 
     def beats_buy_hold(self) -> bool:
         """Whether the ensemble, after costs, had both a higher return and a higher Sharpe than buy-and-hold."""
@@ -227,6 +228,8 @@ class TrainingService:
         notify = progress or (lambda stage, done, total: None)
         with service_errors():
             market = self._backtests.prepare(series, MarketOptions(start_ms=options.start_ms, end_ms=options.end_ms))
+            # Kelly sizes to zero once its first trades show no edge, which would end the evaluation there
+            market = replace(market, sizing=replace(market.sizing, method=SizingMethod.FIXED_FRACTIONAL))
             data = self._training_set(market, series)
             wf = WalkForwardConfig(**config.walk_forward.model_dump())
             splits = purged_walk_forward(data.open_ms, data.label_end_ms, wf)

@@ -1,0 +1,405 @@
+"""Deep sequence classifiers in PyTorch behind the one ``Model`` protocol.
+
+Four architectures — an LSTM with attention pooling, a causal Transformer encoder, a temporal CNN
+and a bidirectional GRU over the past window — share one base class (``SequenceModel``) that does
+everything but building the network: input checks, label encoding (``metadata.classes`` keeps the
+original sorted labels, the network sees ``0..k-1``), the standardisation scaler, the training loop,
+metadata and the save/load directory layout (``model.pt``: the network's ``state_dict``, the
+scaler's mean and std included as buffers; plus ``metadata.json``). The networks themselves live in
+``sequence_networks.py``; torch is imported only when a model is fitted, loaded or served, so code
+that never touches a deep model does not pay for it.
+
+Input is ``X`` of shape ``(n, window, n_features)`` (``models.base.windows`` builds it); sample ``i``
+ends at its decision row and sees nothing later. Training, in ``fit``:
+
+- standardisation per feature (mean and std over every row of the *training* windows only), stored
+  with the network and applied inside it, so the exported ONNX graph takes the same raw windows;
+- early stopping on a time-ordered hold-out: the last ``early_stopping_fraction`` of the samples
+  (they arrive in time order), less its first ``window`` samples so that no hold-out window shares
+  a row with a training window; the best epoch's weights (lowest hold-out loss) are restored;
+- a cross-entropy loss weighted by balanced class weights times ``sample_weight``; AdamW; gradient
+  norm clipping; a fixed seed and deterministic algorithms (the global RNG and determinism flag are
+  restored afterwards).
+
+``SEQUENCE_MODELS`` and ``make_sequence_model`` build a model from a short key ("lstm",
+"transformer", "tcn", "gru").
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import numpy as np
+
+from trading_agent.models.base import (
+    InputKind,
+    ModelInputError,
+    ModelMetadata,
+    check_fit_inputs,
+    check_predict_input,
+    encode_labels,
+    feature_names_for,
+    library_version,
+    read_model_dir,
+    write_metadata,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from trading_agent.models.sequence_networks import SequenceNetwork
+
+__all__ = [
+    "COMMON_PARAMS",
+    "SEQUENCE_MODELS",
+    "BiGRUModel",
+    "LSTMAttentionModel",
+    "ProgressCallback",
+    "SequenceModel",
+    "TCNModel",
+    "TransformerModel",
+    "make_sequence_model",
+]
+
+ProgressCallback = Callable[[int, float, float | None], None]
+"""Called after every epoch with the epoch (from 1), the training loss and the hold-out loss (or None)."""
+
+COMMON_PARAMS: dict[str, Any] = {
+    "window": 32,
+    "hidden": 32,
+    "layers": 2,
+    "dropout": 0.1,
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "epochs": 30,
+    "batch_size": 256,
+    "patience": 5,
+    "early_stopping_fraction": 0.15,
+    "grad_clip": 1.0,
+    "seed": 0,
+    "device": "cpu",
+}
+"""The training parameters every sequence model takes (small enough to train on a CPU)."""
+
+_PREDICT_CHUNK = 4096
+_MIN_STD = 1e-8
+
+
+@contextmanager
+def _reproducible(seed: int) -> Iterator[None]:
+    """Seed torch and turn on deterministic algorithms; restore the global RNG and flags afterwards."""
+    import torch
+
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _check_finite(X: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(X)):
+        bad = int(np.count_nonzero(~np.isfinite(X)))
+        raise ModelInputError(f"{name}: X holds {bad} NaN or infinite values; fill or drop them first")
+
+
+class SequenceModel(ABC):
+    """The shared half of every sequence model: checks, labels, scaler, training loop, metadata, save/load.
+
+    Subclasses set ``family``, ``architecture`` (the encoder ``sequence_networks.build_encoder``
+    builds) and ``default_params`` (their own parameters on top of ``COMMON_PARAMS``).
+    ``progress``, when given, is called after every epoch (see ``ProgressCallback``).
+    """
+
+    family: ClassVar[str]
+    architecture: ClassVar[str]
+    default_params: ClassVar[dict[str, Any]] = {}
+    distributions: ClassVar[tuple[str, ...]] = ("torch",)
+    native_file: ClassVar[str] = "model.pt"
+
+    def __init__(self, name: str | None = None, progress: ProgressCallback | None = None, **params: Any) -> None:
+        self.name = name or self.family
+        self.params: dict[str, Any] = {**COMMON_PARAMS, **self.default_params, **params}
+        if int(self.params["window"]) < 1:
+            raise ModelInputError(f"window must be at least 1, got {self.params['window']}")
+        self.progress = progress
+        self.history_: list[tuple[int, float, float | None]] = []
+        self.best_epoch_: int | None = None
+        self._metadata: ModelMetadata | None = None
+        self._network: SequenceNetwork | None = None
+
+    # -- the protocol -------------------------------------------------------------------------------
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        """What this fitted model is; ``ModelInputError`` before ``fit``."""
+        if self._metadata is None:
+            raise ModelInputError(f"{self.name} is not fitted yet")
+        return self._metadata
+
+    @property
+    def network(self) -> SequenceNetwork:
+        """The fitted torch network (raw windows in, logits out); ``ModelInputError`` before ``fit``."""
+        if self._network is None:
+            raise ModelInputError(f"{self.name} is not fitted yet")
+        return self._network
+
+    @property
+    def window(self) -> int:
+        """The number of rows per sample."""
+        return int(self.params["window"])
+
+    @property
+    def scaler(self) -> tuple[np.ndarray, np.ndarray]:
+        """The standardisation fitted on the training samples: mean and std per feature (float64)."""
+        network = self.network
+        return (
+            network.scaler_mean.detach().cpu().numpy().astype(np.float64),
+            network.scaler_std.detach().cpu().numpy().astype(np.float64),
+        )
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        feature_names: Sequence[str] | None = None,
+    ) -> Self:
+        """Fit on time-ordered windows ``X`` ``(n, window, n_features)`` and integer labels ``y``; returns self."""
+        X, labels, weights = check_fit_inputs(X, y, sample_weight, input_kind=InputKind.SEQUENCE)
+        if X.shape[1] != self.window:
+            raise ModelInputError(f"{self.name} has window {self.window}, got windows of {X.shape[1]} steps")
+        _check_finite(X, self.name)
+        names = feature_names_for(feature_names, X.shape[2])
+        classes, encoded = encode_labels(labels)
+        weights = np.ones(len(X)) if weights is None else weights
+        n_train, hold_start = self._split(len(X))
+        with _reproducible(int(self.params["seed"])):
+            network = self._new_network(X.shape[2], len(classes))
+            self._fit_scaler(network, X[:n_train])
+            self._train(network, X, encoded, weights, n_train, hold_start, len(classes))
+        self._network = network
+        self._metadata = ModelMetadata(
+            name=self.name,
+            family=self.family,
+            input_kind=InputKind.SEQUENCE,
+            feature_names=names,
+            classes=classes,
+            window=self.window,
+            params=dict(self.params),
+            library_versions={d: library_version(d) for d in self.distributions},
+        )
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities as float64, shape ``(n, len(classes))``, columns in ``metadata.classes`` order."""
+        import torch
+
+        X = check_predict_input(X, self.metadata)
+        _check_finite(X, self.name)
+        network = self.network
+        network.eval()
+        device = network.scaler_mean.device
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(X), _PREDICT_CHUNK):
+                chunk = torch.from_numpy(np.ascontiguousarray(X[start : start + _PREDICT_CHUNK])).to(device)
+                parts.append(network.probabilities(chunk).cpu().numpy())
+        n_classes = len(self.metadata.classes)
+        proba = np.concatenate(parts).astype(np.float64) if parts else np.empty((0, n_classes))
+        normalized: np.ndarray = proba / proba.sum(axis=1, keepdims=True)
+        return normalized
+
+    def save(self, path: Path) -> None:
+        """Write ``model.pt`` (the network's state dict, scaler included) and ``metadata.json`` into ``path``."""
+        import torch
+
+        path = Path(path)
+        metadata = self.metadata
+        path.mkdir(parents=True, exist_ok=True)
+        torch.save(self.network.state_dict(), path / self.native_file)
+        write_metadata(path, metadata)
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read a model written by ``save`` (on the CPU unless its params ask for an available GPU)."""
+        import torch
+
+        path = Path(path)
+        metadata = read_model_dir(path, cls.family, cls.native_file)
+        model = cls(name=metadata.name, **metadata.params)
+        network = model._new_network(len(metadata.feature_names), len(metadata.classes))
+        state = torch.load(path / cls.native_file, map_location=network.scaler_mean.device, weights_only=True)
+        network.load_state_dict(state)
+        network.eval()
+        model._network = network
+        model._metadata = metadata
+        return model
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, fitted={self._metadata is not None})"
+
+    # -- training -----------------------------------------------------------------------------------
+
+    def _device(self) -> torch.device:
+        import torch
+
+        wanted = str(self.params["device"])
+        return torch.device("cuda" if wanted == "cuda" and torch.cuda.is_available() else "cpu")
+
+    def _new_network(self, n_features: int, n_classes: int) -> SequenceNetwork:
+        from trading_agent.models.sequence_networks import SequenceNetwork, build_encoder
+
+        encoder = build_encoder(self.architecture, n_features, self.params)
+        network = SequenceNetwork(encoder, n_features, n_classes, float(self.params["dropout"]))
+        return network.to(self._device())
+
+    def _split(self, n: int) -> tuple[int, int]:
+        """The number of training samples and where the hold-out starts (``n`` when there is none)."""
+        n_tail = int(n * float(self.params["early_stopping_fraction"]))
+        hold_start = n - n_tail + self.window
+        if n_tail == 0 or hold_start >= n:
+            return n, n
+        if n - n_tail < 2:
+            raise ModelInputError(f"{n} samples leave no training samples before the early-stopping hold-out")
+        return n - n_tail, hold_start
+
+    def _fit_scaler(self, network: SequenceNetwork, X_train: np.ndarray) -> None:
+        import torch
+
+        rows = X_train.reshape(-1, X_train.shape[2]).astype(np.float64)
+        std = rows.std(axis=0)
+        std[std < _MIN_STD] = 1.0
+        network.scaler_mean.copy_(torch.from_numpy(rows.mean(axis=0).astype(np.float32)))
+        network.scaler_std.copy_(torch.from_numpy(std.astype(np.float32)))
+
+    def _train(
+        self,
+        network: SequenceNetwork,
+        X: np.ndarray,
+        y: np.ndarray,
+        weights: np.ndarray,
+        n_train: int,
+        hold_start: int,
+        n_classes: int,
+    ) -> None:
+        import torch
+
+        device = network.scaler_mean.device
+        counts = np.bincount(y[:n_train], minlength=n_classes).astype(np.float64)
+        balanced = np.divide(n_train, n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+        class_weight = torch.tensor(balanced, dtype=torch.float32, device=device)
+
+        def tensors(rows: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            return (
+                torch.from_numpy(np.ascontiguousarray(X[rows])).to(device),
+                torch.from_numpy(y[rows].astype(np.int64)).to(device),
+                torch.from_numpy(weights[rows].astype(np.float32)).to(device),
+            )
+
+        def loss_of(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
+            per_sample = torch.nn.functional.cross_entropy(network(xb), yb, reduction="none")
+            return (per_sample * class_weight[yb] * wb).sum() / wb.sum().clamp_min(1e-12)
+
+        X_train, y_train, w_train = tensors(slice(0, n_train))
+        holdout = tensors(slice(hold_start, len(X))) if hold_start < len(X) else None
+        optimizer = torch.optim.AdamW(
+            network.parameters(), lr=float(self.params["lr"]), weight_decay=float(self.params["weight_decay"])
+        )
+        batch_size, patience = int(self.params["batch_size"]), int(self.params["patience"])
+        best_loss, best_state, stale = float("inf"), copy.deepcopy(network.state_dict()), 0
+        self.history_, self.best_epoch_ = [], None
+        for epoch in range(1, int(self.params["epochs"]) + 1):
+            network.train()
+            order = torch.randperm(n_train, device=device)
+            total = 0.0
+            for start in range(0, n_train, batch_size):
+                batch = order[start : start + batch_size]
+                optimizer.zero_grad()
+                loss = loss_of(X_train[batch], y_train[batch], w_train[batch])
+                loss.backward()  # type: ignore[no-untyped-call]
+                torch.nn.utils.clip_grad_norm_(network.parameters(), float(self.params["grad_clip"]))
+                optimizer.step()
+                total += float(loss.detach()) * len(batch)
+            train_loss = total / n_train
+            hold_loss = None
+            if holdout is not None:
+                network.eval()
+                with torch.no_grad():
+                    hold_loss = float(loss_of(*holdout))
+            self.history_.append((epoch, train_loss, hold_loss))
+            if self.progress is not None:
+                self.progress(epoch, train_loss, hold_loss)
+            if hold_loss is None:
+                continue
+            if hold_loss < best_loss:
+                best_loss, best_state, stale, self.best_epoch_ = hold_loss, copy.deepcopy(network.state_dict()), 0, epoch
+            else:
+                stale += 1
+                if stale >= patience:
+                    break
+        if holdout is not None:
+            network.load_state_dict(best_state)
+        network.eval()
+
+
+class LSTMAttentionModel(SequenceModel):
+    """An LSTM over the window whose step outputs are pooled by learned attention weights."""
+
+    family = "lstm_attention"
+    architecture = "lstm"
+
+
+class TransformerModel(SequenceModel):
+    """A Transformer encoder with positional encoding and a causal mask; the output is the last step's."""
+
+    family = "transformer"
+    architecture = "transformer"
+    default_params: ClassVar[dict[str, Any]] = {"heads": 4}
+
+
+class TCNModel(SequenceModel):
+    """A temporal CNN: residual blocks of dilated causal convolutions; the output is the last step's.
+
+    Four blocks of kernel 3 (dilations 1, 2, 4, 8) see 61 steps, more than the default window of 32.
+    """
+
+    family = "tcn"
+    architecture = "tcn"
+    default_params: ClassVar[dict[str, Any]] = {"layers": 4, "kernel_size": 3}
+
+
+class BiGRUModel(SequenceModel):
+    """A bidirectional GRU over the past window (which ends at the decision row, so both directions see the past)."""
+
+    family = "bigru"
+    architecture = "gru"
+
+
+SEQUENCE_MODELS: dict[str, type[SequenceModel]] = {
+    "lstm": LSTMAttentionModel,
+    "transformer": TransformerModel,
+    "tcn": TCNModel,
+    "gru": BiGRUModel,
+}
+
+
+def make_sequence_model(key: str, **params: Any) -> SequenceModel:
+    """A new, unfitted sequence model for ``key`` ("lstm", "transformer", "tcn", "gru"); ``params`` override defaults.
+
+    ``name`` and ``progress`` may be passed among ``params``. Raises ``ValueError`` for an unknown key.
+    """
+    try:
+        cls = SEQUENCE_MODELS[key]
+    except KeyError:
+        raise ValueError(f"unknown sequence model {key!r}; known: {', '.join(sorted(SEQUENCE_MODELS))}") from None
+    return cls(**params)
