@@ -97,6 +97,9 @@ def train(
     storage: Annotated[
         str | None, typer.Option("--storage", help="Optuna storage URL shared by several workers (PostgreSQL).")
     ] = None,
+    training_config: Annotated[
+        Path | None, typer.Option("--training-config", help="Training settings file instead of config/training.yaml.")
+    ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date or time).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="End of the range, exclusive (UTC).")] = None,
     register: Annotated[
@@ -124,7 +127,7 @@ def train(
     settings = state(ctx).settings
     rules = load_trading_rules(settings.config_dir, settings.profile)
     registry = ModelRegistry(settings.mlflow_tracking_uri) if register else None
-    service = TrainingService(backtest_service(ctx), rules, load_training_config(settings.config_dir), registry)
+    service = TrainingService(backtest_service(ctx), rules, load_training_config(settings.config_dir, training_config), registry)
     options = TrainOptions(
         start_ms=time_ms(from_, "--from"),
         end_ms=time_ms(to, "--to"),

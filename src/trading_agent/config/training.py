@@ -112,9 +112,10 @@ class TrainingConfig(_Section):
         return models
 
 
-def load_training_config(config_dir: Path) -> TrainingConfig:
-    """Load ``training.yaml`` from ``config_dir``; a clear ``ConfigError`` for a missing file or a bad value."""
-    path = config_dir / "training.yaml"
+def load_training_config(config_dir: Path, path: Path | None = None) -> TrainingConfig:
+    """Load ``training.yaml`` from ``config_dir`` (or the file ``path``); a clear ``ConfigError`` for a missing
+    file or a bad value."""
+    path = path or config_dir / "training.yaml"
     try:
         return TrainingConfig.model_validate(read_yaml_mapping(path))
     except ValidationError as exc:

@@ -44,3 +44,8 @@ def test_higher_timeframes_parse_and_a_missing_file_is_an_error(tmp_path: Path) 
     assert config.higher_timeframes == (Timeframe.H4, Timeframe.D1) and config.tuning.trials == 0
     with pytest.raises(ConfigError, match="file not found"):
         load_training_config(tmp_path / "nowhere")
+
+
+def test_the_shipped_evaluation_file_loads_by_path() -> None:
+    config = load_training_config(REPO_ROOT / "config", REPO_ROOT / "config" / "training_evaluation.yaml")
+    assert config.walk_forward.n_splits == 60 and config.walk_forward.step_days == 30
