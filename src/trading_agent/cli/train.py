@@ -127,7 +127,9 @@ def train(
     settings = state(ctx).settings
     rules = load_trading_rules(settings.config_dir, settings.profile)
     registry = ModelRegistry(settings.mlflow_tracking_uri) if register else None
-    service = TrainingService(backtest_service(ctx), rules, load_training_config(settings.config_dir, training_config), registry)
+    service = TrainingService(
+        backtest_service(ctx), rules, load_training_config(settings.config_dir, training_config), registry
+    )
     options = TrainOptions(
         start_ms=time_ms(from_, "--from"),
         end_ms=time_ms(to, "--to"),
