@@ -19,6 +19,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.timing import latencies_ms
 from trading_agent.data.files import read_candle_file
 from trading_agent.data.synthetic import SyntheticMarket
 from trading_agent.domain import Timeframe
@@ -44,15 +45,7 @@ def _candles() -> tuple[pd.DataFrame, str]:
 
 
 def _latencies_ms(predict: Callable[[np.ndarray], object], rows: np.ndarray) -> np.ndarray:
-    for i in range(WARMUP):
-        predict(rows[i : i + 1])
-    out = np.empty(CALLS)
-    for i in range(CALLS):
-        row = rows[i % len(rows) : i % len(rows) + 1]
-        start = time.perf_counter_ns()
-        predict(row)
-        out[i] = (time.perf_counter_ns() - start) / 1e6
-    return out
+    return latencies_ms(predict, rows, calls=CALLS, warmup=WARMUP)
 
 
 def main() -> None:

@@ -74,7 +74,9 @@ def _wall() -> dict[str, float | str]:
             stages[stage] = time.perf_counter() - began
 
         cpu = time.process_time()
-        report = service.train(series, TrainOptions(start_ms=start, end_ms=end, register=False), progress=progress)
+        report = service.train(
+            series, TrainOptions(start_ms=start, end_ms=end, register=False), progress=progress
+        ).report
         wall = time.perf_counter() - began
     tuned = max((t for s, t in stages.items() if s.startswith("tune")), default=0.0)
     return {

@@ -13,12 +13,13 @@ probability of the class ``1`` (price up).
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -27,6 +28,7 @@ __all__ = [
     "Model",
     "ModelInputError",
     "ModelMetadata",
+    "NativeModelBase",
     "check_fit_inputs",
     "check_predict_input",
     "encode_labels",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 METADATA_FILE = "metadata.json"
+_T = TypeVar("_T")
 
 
 class ModelInputError(ValueError):
@@ -221,3 +224,59 @@ def read_model_dir(path: Path, family: str, native_file: str) -> ModelMetadata:
     if not (path / native_file).is_file():
         raise ModelInputError(f"{path} is not a saved {family} model: {native_file} is missing")
     return metadata
+
+
+class NativeModelBase(ABC):
+    """The bookkeeping every natively trained model shares: name, params, the fitted metadata, the save layout.
+
+    Subclasses set ``family``, ``distributions`` (the pip names whose versions go into the metadata) and
+    ``native_file``, build their metadata with ``_new_metadata`` in ``fit``, and implement ``_save_native``.
+    """
+
+    family: ClassVar[str]
+    distributions: ClassVar[tuple[str, ...]]
+    native_file: ClassVar[str]
+
+    def __init__(self, name: str | None, params: dict[str, Any]) -> None:
+        self.name = name or self.family
+        self.params: dict[str, Any] = params
+        self._metadata: ModelMetadata | None = None
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        """What this fitted model is; ``ModelInputError`` before ``fit``."""
+        return self._fitted(self._metadata)
+
+    def _fitted(self, state: _T | None) -> _T:
+        if state is None:
+            raise ModelInputError(f"{self.name} is not fitted yet")
+        return state
+
+    def _new_metadata(
+        self, input_kind: InputKind, feature_names: tuple[str, ...], classes: tuple[int, ...], window: int = 1
+    ) -> ModelMetadata:
+        return ModelMetadata(
+            name=self.name,
+            family=self.family,
+            input_kind=input_kind,
+            feature_names=feature_names,
+            classes=classes,
+            window=window,
+            params=dict(self.params),
+            library_versions={d: library_version(d) for d in self.distributions},
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the native model file and ``metadata.json`` into directory ``path`` (created)."""
+        path = Path(path)
+        metadata = self.metadata
+        path.mkdir(parents=True, exist_ok=True)
+        self._save_native(path / self.native_file)
+        write_metadata(path, metadata)
+
+    @abstractmethod
+    def _save_native(self, file: Path) -> None:
+        """Write the fitted library object to ``file``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, fitted={self._metadata is not None})"

@@ -35,7 +35,9 @@ _FORMAT = 1
 _RUNTIMES = ("onnx", "native")
 Runtime = Literal["onnx", "native"]
 
-MODEL_FAMILIES: dict[str, type[Any]] = {cls.family: cls for cls in (*TREE_MODELS.values(), *SEQUENCE_MODELS.values())}
+MODEL_FAMILIES: dict[str, type[Any]] = {cls.family: cls for cls in TREE_MODELS.values()} | {
+    cls.family: cls for cls in SEQUENCE_MODELS.values()
+}
 """Metadata family to the model class whose ``load`` reads it."""
 
 

@@ -11,7 +11,7 @@ inside the graph). ``quantize`` shrinks an export to int8 weights (dynamic quant
 
 from __future__ import annotations
 
-import io
+import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -65,20 +65,20 @@ def _sequence_to_onnx(model: SequenceModel) -> bytes:
     metadata = model.metadata
     graph = ProbabilityNetwork(model.network).cpu().eval()
     example = torch.zeros(1, metadata.window, len(metadata.feature_names))
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():  # the TorchScript exporter's deprecation and RNN batch-size notices
-        warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and RNN batch-size notices
+        file = Path(tmp) / "model.onnx"
         torch.onnx.export(
             graph,
             (example,),
-            buffer,
+            file,
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             opset_version=SEQUENCE_OPSET,
             dynamo=False,
         )
-    return buffer.getvalue()
+        return file.read_bytes()
 
 
 def quantize(onnx_bytes: bytes) -> bytes:
@@ -89,11 +89,16 @@ def quantize(onnx_bytes: bytes) -> bytes:
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
-        source.write_bytes(onnx_bytes)
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
-        return target.read_bytes()
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # the quantiser logs advice and skipped tensors on the root logger
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            source, target = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
+            source.write_bytes(onnx_bytes)
+            quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+            return target.read_bytes()
+    finally:
+        logging.disable(previous)
 
 
 def to_onnx(model: Model) -> bytes:

@@ -39,14 +39,12 @@ import numpy as np
 from trading_agent.models.base import (
     InputKind,
     ModelInputError,
-    ModelMetadata,
+    NativeModelBase,
     check_fit_inputs,
     check_predict_input,
     encode_labels,
     feature_names_for,
-    library_version,
     read_model_dir,
-    write_metadata,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +61,7 @@ __all__ = [
     "SequenceModel",
     "TCNModel",
     "TransformerModel",
+    "early_stopping_split",
     "make_sequence_model",
 ]
 
@@ -112,7 +111,24 @@ def _check_finite(X: np.ndarray, name: str) -> None:
         raise ModelInputError(f"{name}: X holds {bad} NaN or infinite values; fill or drop them first")
 
 
-class SequenceModel(ABC):
+def early_stopping_split(n: int, window: int, fraction: float) -> tuple[int, int]:
+    """How ``n`` time-ordered windows split for early stopping: ``(n_train, hold_start)``.
+
+    Samples ``0 .. n_train - 1`` train; ``hold_start .. n - 1`` are the hold-out. The hold-out is the last
+    ``fraction`` of the samples less its first ``window`` samples, so no hold-out window shares a row with
+    a training window. ``hold_start == n`` means no hold-out (too few samples, or ``fraction == 0``):
+    the model then trains every epoch and keeps the last weights.
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ModelInputError(f"early_stopping_fraction must be in [0, 1), got {fraction}")
+    n_tail = int(n * fraction)
+    hold_start = n - n_tail + window
+    if n_tail == 0 or hold_start >= n:
+        return n, n
+    return n - n_tail, hold_start
+
+
+class SequenceModel(NativeModelBase, ABC):
     """The shared half of every sequence model: checks, labels, scaler, training loop, metadata, save/load.
 
     Subclasses set ``family``, ``architecture`` (the encoder ``sequence_networks.build_encoder``
@@ -127,31 +143,20 @@ class SequenceModel(ABC):
     native_file: ClassVar[str] = "model.pt"
 
     def __init__(self, name: str | None = None, progress: ProgressCallback | None = None, **params: Any) -> None:
-        self.name = name or self.family
-        self.params: dict[str, Any] = {**COMMON_PARAMS, **self.default_params, **params}
+        super().__init__(name, {**COMMON_PARAMS, **self.default_params, **params})
         if int(self.params["window"]) < 1:
             raise ModelInputError(f"window must be at least 1, got {self.params['window']}")
         self.progress = progress
         self.history_: list[tuple[int, float, float | None]] = []
         self.best_epoch_: int | None = None
-        self._metadata: ModelMetadata | None = None
         self._network: SequenceNetwork | None = None
 
     # -- the protocol -------------------------------------------------------------------------------
 
     @property
-    def metadata(self) -> ModelMetadata:
-        """What this fitted model is; ``ModelInputError`` before ``fit``."""
-        if self._metadata is None:
-            raise ModelInputError(f"{self.name} is not fitted yet")
-        return self._metadata
-
-    @property
     def network(self) -> SequenceNetwork:
         """The fitted torch network (raw windows in, logits out); ``ModelInputError`` before ``fit``."""
-        if self._network is None:
-            raise ModelInputError(f"{self.name} is not fitted yet")
-        return self._network
+        return self._fitted(self._network)
 
     @property
     def window(self) -> int:
@@ -182,22 +187,13 @@ class SequenceModel(ABC):
         names = feature_names_for(feature_names, X.shape[2])
         classes, encoded = encode_labels(labels)
         weights = np.ones(len(X)) if weights is None else weights
-        n_train, hold_start = self._split(len(X))
+        n_train, hold_start = early_stopping_split(len(X), self.window, float(self.params["early_stopping_fraction"]))
         with _reproducible(int(self.params["seed"])):
             network = self._new_network(X.shape[2], len(classes))
             self._fit_scaler(network, X[:n_train])
-            self._train(network, X, encoded, weights, n_train, hold_start, len(classes))
+            self._train(network, X, encoded, weights, n_train=n_train, hold_start=hold_start, n_classes=len(classes))
         self._network = network
-        self._metadata = ModelMetadata(
-            name=self.name,
-            family=self.family,
-            input_kind=InputKind.SEQUENCE,
-            feature_names=names,
-            classes=classes,
-            window=self.window,
-            params=dict(self.params),
-            library_versions={d: library_version(d) for d in self.distributions},
-        )
+        self._metadata = self._new_metadata(InputKind.SEQUENCE, names, classes, window=self.window)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -208,7 +204,7 @@ class SequenceModel(ABC):
         _check_finite(X, self.name)
         network = self.network
         network.eval()
-        device = network.scaler_mean.device
+        device = network.device
         parts = []
         with torch.no_grad():
             for start in range(0, len(X), _PREDICT_CHUNK):
@@ -219,15 +215,11 @@ class SequenceModel(ABC):
         normalized: np.ndarray = proba / proba.sum(axis=1, keepdims=True)
         return normalized
 
-    def save(self, path: Path) -> None:
-        """Write ``model.pt`` (the network's state dict, scaler included) and ``metadata.json`` into ``path``."""
+    def _save_native(self, file: Path) -> None:
+        """``model.pt``: the network's state dict, the scaler's buffers included."""
         import torch
 
-        path = Path(path)
-        metadata = self.metadata
-        path.mkdir(parents=True, exist_ok=True)
-        torch.save(self.network.state_dict(), path / self.native_file)
-        write_metadata(path, metadata)
+        torch.save(self.network.state_dict(), file)
 
     @classmethod
     def load(cls, path: Path) -> Self:
@@ -238,15 +230,12 @@ class SequenceModel(ABC):
         metadata = read_model_dir(path, cls.family, cls.native_file)
         model = cls(name=metadata.name, **metadata.params)
         network = model._new_network(len(metadata.feature_names), len(metadata.classes))
-        state = torch.load(path / cls.native_file, map_location=network.scaler_mean.device, weights_only=True)
+        state = torch.load(path / cls.native_file, map_location=network.device, weights_only=True)
         network.load_state_dict(state)
         network.eval()
         model._network = network
         model._metadata = metadata
         return model
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, fitted={self._metadata is not None})"
 
     # -- training -----------------------------------------------------------------------------------
 
@@ -263,16 +252,6 @@ class SequenceModel(ABC):
         network = SequenceNetwork(encoder, n_features, n_classes, float(self.params["dropout"]))
         return network.to(self._device())
 
-    def _split(self, n: int) -> tuple[int, int]:
-        """The number of training samples and where the hold-out starts (``n`` when there is none)."""
-        n_tail = int(n * float(self.params["early_stopping_fraction"]))
-        hold_start = n - n_tail + self.window
-        if n_tail == 0 or hold_start >= n:
-            return n, n
-        if n - n_tail < 2:
-            raise ModelInputError(f"{n} samples leave no training samples before the early-stopping hold-out")
-        return n - n_tail, hold_start
-
     def _fit_scaler(self, network: SequenceNetwork, X_train: np.ndarray) -> None:
         import torch
 
@@ -288,13 +267,14 @@ class SequenceModel(ABC):
         X: np.ndarray,
         y: np.ndarray,
         weights: np.ndarray,
+        *,
         n_train: int,
         hold_start: int,
         n_classes: int,
     ) -> None:
         import torch
 
-        device = network.scaler_mean.device
+        device = network.device
         counts = np.bincount(y[:n_train], minlength=n_classes).astype(np.float64)
         balanced = np.divide(n_train, n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
         class_weight = torch.tensor(balanced, dtype=torch.float32, device=device)
@@ -342,7 +322,8 @@ class SequenceModel(ABC):
             if hold_loss is None:
                 continue
             if hold_loss < best_loss:
-                best_loss, best_state, stale, self.best_epoch_ = hold_loss, copy.deepcopy(network.state_dict()), 0, epoch
+                best_loss, best_state, stale = hold_loss, copy.deepcopy(network.state_dict()), 0
+                self.best_epoch_ = epoch
             else:
                 stale += 1
                 if stale >= patience:

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 __all__ = [
     "BiGRUEncoder",
     "CausalTransformerEncoder",
+    "Encoder",
     "LSTMAttentionEncoder",
     "ProbabilityNetwork",
     "SequenceNetwork",
@@ -31,7 +32,13 @@ __all__ = [
 ]
 
 
-class LSTMAttentionEncoder(nn.Module):
+class Encoder(nn.Module):
+    """A network from windows ``(n, T, n_features)`` to one vector of ``out_features`` per window."""
+
+    out_features: int
+
+
+class LSTMAttentionEncoder(Encoder):
     """An LSTM whose step outputs are pooled by learned attention weights over the window's steps."""
 
     def __init__(self, n_features: int, hidden: int, layers: int, dropout: float) -> None:
@@ -41,12 +48,12 @@ class LSTMAttentionEncoder(nn.Module):
         self.out_features = hidden
 
     def forward(self, x: Tensor) -> Tensor:
-        steps, _ = self.lstm(x)
+        steps: Tensor = self.lstm(x)[0]
         weights = torch.softmax(self.score(steps), dim=1)
         return (weights * steps).sum(dim=1)
 
 
-class BiGRUEncoder(nn.Module):
+class BiGRUEncoder(Encoder):
     """A bidirectional GRU over the past window: the forward state at the last step and the backward
     state after reading the window back to its first step (both see only rows up to the decision row)."""
 
@@ -64,16 +71,14 @@ class BiGRUEncoder(nn.Module):
 
 def _positional_encoding(length: int, width: int, like: Tensor) -> Tensor:
     position = torch.arange(length, dtype=like.dtype, device=like.device).unsqueeze(1)
-    rate = torch.exp(
-        torch.arange(0, width, 2, dtype=like.dtype, device=like.device) * (-math.log(10_000.0) / width)
-    )
+    rate = torch.exp(torch.arange(0, width, 2, dtype=like.dtype, device=like.device) * (-math.log(10_000.0) / width))
     encoding = torch.zeros(length, width, dtype=like.dtype, device=like.device)
     encoding[:, 0::2] = torch.sin(position * rate)
     encoding[:, 1::2] = torch.cos(position * rate[: width // 2])
     return encoding
 
 
-class CausalTransformerEncoder(nn.Module):
+class CausalTransformerEncoder(Encoder):
     """A Transformer encoder with sinusoidal positions and a causal mask: step ``t`` attends to ``<= t``."""
 
     def __init__(self, n_features: int, hidden: int, layers: int, dropout: float, heads: int) -> None:
@@ -127,16 +132,13 @@ class _ResidualBlock(nn.Module):
         return out
 
 
-class TCNEncoder(nn.Module):
+class TCNEncoder(Encoder):
     """A temporal CNN: residual blocks of dilated causal convolutions (dilation 1, 2, 4, ...; left padding only)."""
 
     def __init__(self, n_features: int, hidden: int, layers: int, dropout: float, kernel: int) -> None:
         super().__init__()
         self.blocks = nn.Sequential(
-            *(
-                _ResidualBlock(n_features if i == 0 else hidden, hidden, kernel, 2**i, dropout)
-                for i in range(layers)
-            )
+            *(_ResidualBlock(n_features if i == 0 else hidden, hidden, kernel, 2**i, dropout) for i in range(layers))
         )
         self.out_features = hidden
 
@@ -149,7 +151,7 @@ class TCNEncoder(nn.Module):
         return self.steps(x)[:, -1]
 
 
-def build_encoder(architecture: str, n_features: int, params: dict[str, Any]) -> nn.Module:
+def build_encoder(architecture: str, n_features: int, params: dict[str, Any]) -> Encoder:
     """The encoder for ``architecture`` ("lstm", "transformer", "tcn", "gru") with the model's params."""
     hidden, layers, dropout = int(params["hidden"]), int(params["layers"]), float(params["dropout"])
     if architecture == "lstm":
@@ -166,13 +168,20 @@ def build_encoder(architecture: str, n_features: int, params: dict[str, Any]) ->
 class SequenceNetwork(nn.Module):
     """Standardise raw windows with the stored training scaler, encode them, map to class logits."""
 
-    def __init__(self, encoder: nn.Module, n_features: int, n_classes: int, dropout: float) -> None:
+    scaler_mean: Tensor
+    scaler_std: Tensor
+
+    def __init__(self, encoder: Encoder, n_features: int, n_classes: int, dropout: float) -> None:
         super().__init__()
         self.register_buffer("scaler_mean", torch.zeros(n_features))
         self.register_buffer("scaler_std", torch.ones(n_features))
         self.encoder = encoder
-        width = int(encoder.out_features)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.out_features, n_classes))
+
+    @property
+    def device(self) -> torch.device:
+        """Where the network's tensors live."""
+        return self.scaler_mean.device
 
     def standardise(self, x: Tensor) -> Tensor:
         """``(x - mean) / std`` per feature, with the scaler fitted on the training samples."""

@@ -22,14 +22,12 @@ import numpy as np
 from trading_agent.models.base import (
     InputKind,
     ModelInputError,
-    ModelMetadata,
+    NativeModelBase,
     check_fit_inputs,
     check_predict_input,
     encode_labels,
     feature_names_for,
-    library_version,
     read_model_dir,
-    write_metadata,
 )
 
 __all__ = [
@@ -43,7 +41,7 @@ __all__ = [
 ]
 
 
-class TreeModel(ABC):
+class TreeModel(NativeModelBase, ABC):
     """The shared half of every tree model: checks, label encoding, metadata and the save/load layout.
 
     Subclasses set ``family``, ``default_params``, ``distributions`` (the pip names whose versions go into
@@ -51,32 +49,18 @@ class TreeModel(ABC):
     ``_save_native`` and ``_load_native`` (and ``_proba_native`` when it is not ``predict_proba``).
     """
 
-    family: ClassVar[str]
     default_params: ClassVar[dict[str, Any]]
-    distributions: ClassVar[tuple[str, ...]]
-    native_file: ClassVar[str]
 
     def __init__(self, name: str | None = None, **params: Any) -> None:
-        self.name = name or self.family
-        self.params: dict[str, Any] = {**self.default_params, **params}
-        self._metadata: ModelMetadata | None = None
+        super().__init__(name, {**self.default_params, **params})
         self._estimator: Any = None
 
     # -- the protocol -------------------------------------------------------------------------------
 
     @property
-    def metadata(self) -> ModelMetadata:
-        """What this fitted model is; ``ModelInputError`` before ``fit``."""
-        if self._metadata is None:
-            raise ModelInputError(f"{self.name} is not fitted yet")
-        return self._metadata
-
-    @property
     def estimator(self) -> Any:
         """The fitted library object (booster, classifier or forest); ``ModelInputError`` before ``fit``."""
-        if self._estimator is None:
-            raise ModelInputError(f"{self.name} is not fitted yet")
-        return self._estimator
+        return self._fitted(self._estimator)
 
     def fit(
         self,
@@ -90,15 +74,7 @@ class TreeModel(ABC):
         names = feature_names_for(feature_names, X.shape[1])
         classes, encoded = encode_labels(labels)
         self._estimator = self._fit_native(X, encoded, weights, len(classes))
-        self._metadata = ModelMetadata(
-            name=self.name,
-            family=self.family,
-            input_kind=InputKind.TABULAR,
-            feature_names=names,
-            classes=classes,
-            params=dict(self.params),
-            library_versions={d: library_version(d) for d in self.distributions},
-        )
+        self._metadata = self._new_metadata(InputKind.TABULAR, names, classes)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -121,14 +97,6 @@ class TreeModel(ABC):
         total = raw.sum()
         return raw / total if total > 0 else np.full(raw.shape, 1.0 / max(len(raw), 1))
 
-    def save(self, path: Path) -> None:
-        """Write the native model file and ``metadata.json`` into directory ``path`` (created)."""
-        path = Path(path)
-        metadata = self.metadata
-        path.mkdir(parents=True, exist_ok=True)
-        self._save_native(path / self.native_file)
-        write_metadata(path, metadata)
-
     @classmethod
     def load(cls, path: Path) -> Self:
         """Read a model written by ``save``."""
@@ -138,9 +106,6 @@ class TreeModel(ABC):
         model._estimator = model._load_native(path / cls.native_file)
         model._metadata = metadata
         return model
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, fitted={self._metadata is not None})"
 
     # -- library hooks -------------------------------------------------------------------------------
 
@@ -158,10 +123,6 @@ class TreeModel(ABC):
     def _importances_native(self) -> np.ndarray:
         """The library's importance per feature (scikit-learn's ``feature_importances_`` by default)."""
         return np.asarray(self.estimator.feature_importances_)
-
-    @abstractmethod
-    def _save_native(self, file: Path) -> None:
-        """Write the fitted library object to ``file``."""
 
     @abstractmethod
     def _load_native(self, file: Path) -> Any:
@@ -287,6 +248,9 @@ class CatBoostModel(TreeModel):
         return classifier
 
 
+_PARALLEL_ROWS = 1000  # the forest predicts fewer rows than this on one thread
+
+
 class RandomForestModel(TreeModel):
     """scikit-learn random forest; saved with joblib (load only files you wrote: it is a pickle)."""
 
@@ -310,6 +274,12 @@ class RandomForestModel(TreeModel):
         forest = RandomForestClassifier(**self.params)
         forest.fit(X, y, sample_weight=sample_weight)
         return forest
+
+    def _proba_native(self, X: np.ndarray) -> np.ndarray:
+        # joblib's dispatch over the trees costs ~30 ms a call: a few rows are faster on one thread
+        forest = self.estimator
+        forest.n_jobs = 1 if len(X) < _PARALLEL_ROWS else self.params.get("n_jobs", 2)
+        return np.asarray(forest.predict_proba(X))
 
     def _save_native(self, file: Path) -> None:
         import joblib
