@@ -28,7 +28,8 @@ __all__ = [
     "load_training_config",
 ]
 
-KNOWN_MODELS = ("lgbm", "xgb", "catboost", "rf")
+KNOWN_MODELS = ("lgbm", "xgb", "catboost", "rf", "lstm", "transformer", "tcn", "gru")  # models.catalog.MODEL_KEYS
+DEFAULT_MODELS = KNOWN_MODELS[:4]
 
 
 class _Section(BaseModel):
@@ -92,7 +93,7 @@ class TuningSection(_Section):
 class TrainingConfig(_Section):
     """Everything ``trading-agent train`` needs besides the series."""
 
-    models: tuple[str, ...] = KNOWN_MODELS
+    models: tuple[str, ...] = DEFAULT_MODELS
     meta: MetaModelName = MetaModelName.STACKING
     calibration: CalibrationName = CalibrationName.PLATT
     feature_set: str = "default"

@@ -36,6 +36,7 @@ __all__ = [
     "library_version",
     "read_metadata",
     "read_model_dir",
+    "samples",
     "windows",
     "write_metadata",
 ]
@@ -92,6 +93,16 @@ class ModelMetadata:
 @runtime_checkable
 class Model(Protocol):
     """A probabilistic classifier over feature rows (or windows of them)."""
+
+    @property
+    def input_kind(self) -> InputKind:
+        """Whether one sample is a feature row or a window of rows (known before ``fit``)."""
+        ...
+
+    @property
+    def window(self) -> int:
+        """How many consecutive rows one sample spans (1 for a tabular model; known before ``fit``)."""
+        ...
 
     @property
     def metadata(self) -> ModelMetadata:
@@ -177,6 +188,19 @@ def windows(X: np.ndarray, window: int) -> np.ndarray:
     return np.moveaxis(view, -1, 1)
 
 
+def samples(X: np.ndarray, rows: np.ndarray, input_kind: InputKind, window: int) -> np.ndarray:
+    """The samples of ``rows`` of consecutive feature rows ``X``: the rows themselves for a tabular model,
+    for a sequence model the window ending at each row (``ModelInputError`` when a row has less history)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if input_kind is InputKind.TABULAR:
+        picked: np.ndarray = np.asarray(X)[rows]
+        return picked
+    if rows.size and rows.min() < window - 1:
+        raise ModelInputError(f"row {rows.min()} has {rows.min() + 1} rows of history; the window needs {window}")
+    windowed: np.ndarray = windows(X, window)[rows - (window - 1)]
+    return windowed
+
+
 def write_metadata(path: Path, metadata: ModelMetadata) -> None:
     """Write ``metadata.json`` into the model directory ``path`` (created)."""
     path.mkdir(parents=True, exist_ok=True)
@@ -236,6 +260,7 @@ class NativeModelBase(ABC):
     family: ClassVar[str]
     distributions: ClassVar[tuple[str, ...]]
     native_file: ClassVar[str]
+    input_kind: ClassVar[InputKind]
 
     def __init__(self, name: str | None, params: dict[str, Any]) -> None:
         self.name = name or self.family
@@ -246,6 +271,11 @@ class NativeModelBase(ABC):
     def metadata(self) -> ModelMetadata:
         """What this fitted model is; ``ModelInputError`` before ``fit``."""
         return self._fitted(self._metadata)
+
+    @property
+    def window(self) -> int:
+        """How many consecutive rows one sample spans (1 unless a subclass says otherwise)."""
+        return 1
 
     def _fitted(self, state: _T | None) -> _T:
         if state is None:

@@ -3,7 +3,8 @@
 Layout of a bundle directory::
 
     ensemble.json        format version, base model names in vote order, meta model, calibrator,
-                         feature names, and whatever the trainer adds under "info"
+                         feature names, the longest window (rows of history one prediction
+                         needs), and whatever the trainer adds under "info"
     native/<name>/       each base model's native save (``Model.save``)
     onnx/<name>/         each base model exported to ONNX (``OnnxModel.save``)
     meta.joblib          the fitted meta model (joblib: load only bundles you wrote)
@@ -58,6 +59,7 @@ def save_ensemble(predictor: EnsemblePredictor, path: Path, *, info: dict[str, A
         "meta": type(predictor.meta).__name__,
         "calibrator": predictor.calibrator.to_json(),
         "feature_names": list(first.feature_names),
+        "window": predictor.window,
         "info": info or {},
     }
     (path / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, default=str))

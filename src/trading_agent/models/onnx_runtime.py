@@ -12,7 +12,14 @@ from typing import Any, Self
 import numpy as np
 import onnxruntime as ort
 
-from trading_agent.models.base import ModelInputError, ModelMetadata, check_predict_input, read_metadata, write_metadata
+from trading_agent.models.base import (
+    InputKind,
+    ModelInputError,
+    ModelMetadata,
+    check_predict_input,
+    read_metadata,
+    write_metadata,
+)
 
 __all__ = ["ONNX_FILE", "OnnxModel"]
 
@@ -47,6 +54,16 @@ class OnnxModel:
     def metadata(self) -> ModelMetadata:
         """The native model's metadata."""
         return self._metadata
+
+    @property
+    def input_kind(self) -> InputKind:
+        """The native model's kind of sample."""
+        return self._metadata.input_kind
+
+    @property
+    def window(self) -> int:
+        """The native model's window (1 for a tabular model)."""
+        return self._metadata.window
 
     def fit(
         self,

@@ -141,6 +141,7 @@ class SequenceModel(NativeModelBase, ABC):
     default_params: ClassVar[dict[str, Any]] = {}
     distributions: ClassVar[tuple[str, ...]] = ("torch",)
     native_file: ClassVar[str] = "model.pt"
+    input_kind: ClassVar[InputKind] = InputKind.SEQUENCE
 
     def __init__(self, name: str | None = None, progress: ProgressCallback | None = None, **params: Any) -> None:
         super().__init__(name, {**COMMON_PARAMS, **self.default_params, **params})

@@ -1,14 +1,16 @@
 """The signal engine: one closed candle in, one calibrated signal out, from the ensemble loaded once.
 
 It keeps the streaming features of its series (``features.FeatureEngine``, O(1) per candle, the
-same numbers as the batch path), and on every closed candle predicts that candle's feature row with
-the ensemble (ONNX Runtime by default) and maps it to strong_buy … strong_sell. During the
-features' warm-up it returns None. The bundle's feature names must be the engine's columns in the
+same numbers as the batch path) and the last rows a sequence model's window needs, and on every
+closed candle predicts that candle with the ensemble (ONNX Runtime by default) and maps it to
+strong_buy … strong_sell. Until the features have warmed up and the longest window is full it
+returns None. The bundle's feature names must be the engine's columns in the
 same order, or it refuses to start: a model is never fed features it was not trained on.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,7 @@ class SignalEngine:
         self._predictor = predictor
         self._features = features
         self._thresholds = thresholds
+        self._history: deque[np.ndarray] = deque(maxlen=predictor.window)
 
     @classmethod
     def from_bundle(
@@ -64,11 +67,16 @@ class SignalEngine:
         return cls(load_ensemble(path, runtime), features, thresholds)
 
     def on_candle(self, candle: Candle | Bar) -> Signal | None:
-        """Consume the next closed candle; its signal, or None while any feature is still warming up."""
-        row = np.fromiter(self._features.update(candle).values(), dtype=np.float32)[None, :]
+        """Consume the next closed candle; its signal, or None until the longest window of rows has every feature."""
+        row = np.fromiter(self._features.update(candle).values(), dtype=np.float32)
         if not np.all(np.isfinite(row)):
+            self._history.clear()
             return None
-        output = self._predictor.predict(row)
+        self._history.append(row)
+        if len(self._history) < self._predictor.window:
+            return None
+        recent = np.stack(self._history)
+        output = self._predictor.predict(recent, np.array([len(recent) - 1]))
         prediction, confidence = float(output.prediction[0]), float(output.confidence[0])
         return Signal(
             ts=int(candle.ts),

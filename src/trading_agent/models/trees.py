@@ -50,6 +50,7 @@ class TreeModel(NativeModelBase, ABC):
     """
 
     default_params: ClassVar[dict[str, Any]]
+    input_kind: ClassVar[InputKind] = InputKind.TABULAR
 
     def __init__(self, name: str | None = None, **params: Any) -> None:
         super().__init__(name, {**self.default_params, **params})

@@ -68,11 +68,11 @@ def ensemble_strategy(
     if list(features.columns) != list(info["feature_names"]):
         raise ServiceError(f"{model} expects other features than this version computes: retrain it")
     matrix = features.to_numpy(dtype=np.float32)
-    known = np.all(np.isfinite(matrix), axis=1)
-    if not known.any():
+    rows = _predictable_rows(np.all(np.isfinite(matrix), axis=1), predictor.window)
+    if not rows.size:
         raise ServiceError(f"too few candles for the features' warm-up ({len(frame)}): widen the range")
-    open_ms = pd.DatetimeIndex(frame.index).as_unit("ms").asi8[known]
-    output = predictor.predict(matrix[known])
+    open_ms = pd.DatetimeIndex(frame.index).as_unit("ms").asi8[rows]
+    output = predictor.predict(matrix, rows)
     entries = signal_directions(output.prediction, output.confidence, thresholds)
     low, high = trained.get("trained_from_ms", 0), trained.get("trained_until_ms", 0)
     in_sample = int(np.count_nonzero((open_ms >= low) & (open_ms < high)))
@@ -85,10 +85,10 @@ def ensemble_strategy(
         atr_period=barrier.atr_period,
         min_return=barrier.min_return,
     )
-    decided = outcome.end[known] >= 0
+    decided = outcome.end[rows] >= 0
     classification = (
         classification_metrics(
-            (outcome.label[known][decided] > 0).astype(np.int64),
+            (outcome.label[rows][decided] > 0).astype(np.int64),
             (output.prediction[decided] > 0.5).astype(np.int64),
             output.prediction[decided],
             labels=[0, 1],
@@ -97,5 +97,13 @@ def ensemble_strategy(
         else None
     )
     return EnsembleStrategy(
-        replay_strategy("ensemble", open_ms, entries), model, int(known.sum()), in_sample, classification
+        replay_strategy("ensemble", open_ms, entries), model, int(rows.size), in_sample, classification
     )
+
+
+def _predictable_rows(known: np.ndarray, window: int) -> np.ndarray:
+    """Rows whose last ``window`` rows (themselves included) all have every feature."""
+    complete = np.zeros(len(known), dtype=bool)
+    if len(known) >= window:
+        complete[window - 1 :] = np.lib.stride_tricks.sliding_window_view(known, window).all(axis=1)
+    return np.flatnonzero(complete)

@@ -74,12 +74,16 @@ def _rss_mb() -> float:
 
 
 def _latency_ms(predictor: EnsemblePredictor, features: np.ndarray) -> dict[str, float]:
-    for i in range(min(_WARMUP_CALLS, len(features))):
-        predictor.predict(features[i : i + 1])
-    elapsed = np.empty(len(features), dtype=np.int64)
-    for i in range(len(features)):
+    """Time one prediction per row of ``features`` (each with the rows of history the longest window needs)."""
+    window = predictor.window
+    last = np.array([window - 1])
+    n = len(features) - window + 1
+    for i in range(min(_WARMUP_CALLS, n)):
+        predictor.predict(features[i : i + window], last)
+    elapsed = np.empty(n, dtype=np.int64)
+    for i in range(n):
         start = time.perf_counter_ns()
-        predictor.predict(features[i : i + 1])
+        predictor.predict(features[i : i + window], last)
         elapsed[i] = time.perf_counter_ns() - start
     p50, p95, p99 = np.percentile(elapsed, [50, 95, 99]) / 1e6
     return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "mean_ms": float(elapsed.mean() / 1e6)}
@@ -135,7 +139,7 @@ class ModelService:
             bundle = self._registry.download(name, info.version, dst=Path(tmp))
             try:
                 manifest = read_bundle_info(bundle)
-                shape = (rows, len(manifest["feature_names"]))
+                shape = (rows + int(manifest.get("window", 1)) - 1, len(manifest["feature_names"]))
                 features = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
                 runtimes: dict[str, dict[str, float]] = {}
                 for runtime in ("native", "onnx"):

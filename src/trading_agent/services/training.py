@@ -49,11 +49,12 @@ from trading_agent.backtest.vectorized import VectorizedScopeError
 from trading_agent.config.trading_rules import TradingRules
 from trading_agent.config.training import KNOWN_MODELS, TrainingConfig
 from trading_agent.domain import SeriesKey, SizingMethod
+from trading_agent.models.base import Model
 from trading_agent.models.bundle import save_ensemble
 from trading_agent.models.calibration import CalibrationMethod, expected_calibration_error, reliability_table
+from trading_agent.models.catalog import make_model
 from trading_agent.models.predictor import EnsemblePredictor
 from trading_agent.models.signals import SignalThresholds, signal_directions
-from trading_agent.models.trees import make_tree_model
 from trading_agent.registry.mlflow_registry import ModelRegistry
 from trading_agent.services.backtest import BacktestRun, BacktestService, Market, MarketOptions, run_metrics
 from trading_agent.services.ensemble_strategy import model_name
@@ -63,7 +64,7 @@ from trading_agent.training.dataset import BarrierConfig, TrainingSet, build_tra
 from trading_agent.training.oof import FoldSetup, fit_ensemble
 from trading_agent.training.pipeline import WalkForwardRun, feature_importances, walk_forward_run
 from trading_agent.training.splits import Split, WalkForwardConfig, final_split, purged_walk_forward
-from trading_agent.training.tuning import TuningConfig, TuningObjective, TuningResult, tune_model
+from trading_agent.training.tuning import SEARCH_SPACES, TuningConfig, TuningObjective, TuningResult, tune_model
 
 __all__ = ["TrainOptions", "TrainingOutcome", "TrainingProgress", "TrainingReport", "TrainingService"]
 
@@ -303,6 +304,7 @@ class TrainingService:
         return {
             key: self._tune(key, data=data, first=first, wf=wf, tuning=tuning, scorer=scorer, notify=notify)
             for key in models
+            if key in SEARCH_SPACES  # the sequence models keep their defaults
         }
 
     def _tune(
@@ -484,9 +486,9 @@ def _fields(config: WalkForwardConfig) -> dict[str, Any]:
     return {name: getattr(config, name) for name in config.__dataclass_fields__}
 
 
-def _factory(key: str, tuned: TuningResult | None) -> Callable[[], Any]:
+def _factory(key: str, tuned: TuningResult | None) -> Callable[[], Model]:
     params = {} if tuned is None else dict(tuned.best_params)
-    return lambda: make_tree_model(key, **params)
+    return lambda: make_model(key, **params)
 
 
 def _classification(y: np.ndarray, p_up: np.ndarray) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trading_agent.models.base import Model
+from trading_agent.models.base import Model, samples
 from trading_agent.models.calibration import CalibrationMethod, Calibrator
 from trading_agent.models.ensemble import Combiner, MLPMeta, Stacking, WeightedBlend
-from trading_agent.models.predictor import EnsembleOutput, EnsemblePredictor, probability_up
+from trading_agent.models.predictor import EnsembleOutput, EnsemblePredictor, base_votes
 from trading_agent.training.dataset import TrainingSet
 from trading_agent.training.splits import Split
 
@@ -59,15 +59,25 @@ class FoldResult:
 
 
 def fit_ensemble(data: TrainingSet, train: np.ndarray, validation: np.ndarray, setup: FoldSetup) -> EnsemblePredictor:
-    """Base models on ``train`` (uniqueness-weighted), meta model and calibrator on the two halves of ``validation``."""
-    if len(np.unique(data.y[train])) < 2 or len(validation) < 4:
-        raise ValueError(f"too few training ({len(train)}) or validation ({len(validation)}) rows to fit on")
+    """Base models on ``train`` (uniqueness-weighted), meta model and calibrator on the two halves of ``validation``.
+
+    A sequence model trains on the windows ending at the training rows that have a full window of
+    history (its own window; the rows before it may be earlier than the training window: features
+    of the past, never a label).
+    """
     names = data.feature_names
-    models = {
-        name: factory().fit(data.X[train], data.y[train], data.weight[train], feature_names=names)
-        for name, factory in setup.base_models.items()
-    }
-    P_val = np.column_stack([probability_up(model, data.X[validation]) for model in models.values()])
+    models: dict[str, Model] = {}
+    for name, factory in setup.base_models.items():
+        model = factory()
+        rows = train[train >= model.window - 1]
+        if len(np.unique(data.y[rows])) < 2:
+            raise ValueError(f"too few training rows ({len(rows)}) with both outcomes to fit {name} on")
+        X = samples(data.X, rows, model.input_kind, model.window)
+        models[name] = model.fit(X, data.y[rows], data.weight[rows], feature_names=names)
+    validation = validation[validation >= max(model.window for model in models.values()) - 1]
+    if len(validation) < 4:
+        raise ValueError(f"too few validation rows ({len(validation)}) to fit the meta model and the calibrator on")
+    P_val = np.column_stack(list(base_votes(models, data.X, validation).values()))
     half = len(validation) // 2
     meta = META_MODELS[setup.meta]().fit(P_val[:half], data.y[validation[:half]])
     calibrator = Calibrator.fit(meta.combine(P_val[half:]), data.y[validation[half:]], setup.calibration)
@@ -80,4 +90,4 @@ def run_fold(data: TrainingSet, split: Split, setup: FoldSetup) -> FoldResult:
         predictor = fit_ensemble(data, split.train, split.validation, setup)
     except ValueError as exc:
         raise ValueError(f"split {split.index}: {exc}") from exc
-    return FoldResult(split.index, split.test, predictor.predict(data.X[split.test]), predictor)
+    return FoldResult(split.index, split.test, predictor.predict(data.X, split.test), predictor)

@@ -49,3 +49,13 @@ def test_higher_timeframes_parse_and_a_missing_file_is_an_error(tmp_path: Path) 
 def test_the_shipped_evaluation_file_loads_by_path() -> None:
     config = load_training_config(REPO_ROOT / "config", REPO_ROOT / "config" / "training_evaluation.yaml")
     assert config.walk_forward.n_splits == 60 and config.walk_forward.step_days == 30
+
+
+def test_the_config_knows_exactly_the_models_the_catalog_builds() -> None:
+    from trading_agent.config.training import KNOWN_MODELS
+    from trading_agent.models.catalog import MODEL_KEYS, make_model
+
+    assert KNOWN_MODELS == MODEL_KEYS
+    assert {make_model(key).input_kind.value for key in MODEL_KEYS} == {"tabular", "sequence"}
+    with pytest.raises(ValueError, match="unknown model 'svm'"):
+        make_model("svm")

@@ -24,8 +24,9 @@ from trading_agent.models.calibration import CalibrationMethod, Calibrator
 from trading_agent.models.ensemble import Stacking
 from trading_agent.models.onnx_export import quantize, to_onnx
 from trading_agent.models.onnx_runtime import OnnxModel
-from trading_agent.models.predictor import EnsemblePredictor, probability_up
+from trading_agent.models.predictor import EnsemblePredictor, base_votes, probability_up
 from trading_agent.models.sequence import SEQUENCE_MODELS, early_stopping_split, make_sequence_model
+from trading_agent.models.trees import make_tree_model
 
 KEYS = sorted(SEQUENCE_MODELS)
 QUANTISED_MEAN_GAP, QUANTISED_MAX_GAP, QUANTISED_AGREEMENT = 0.01, 0.25, 0.98
@@ -233,17 +234,28 @@ def test_registry_and_wrong_family(tmp_path: Path) -> None:
         SEQUENCE_MODELS["tcn"].load(tmp_path / "missing")
 
 
-def test_a_bundle_of_a_sequence_model_saves_and_loads(tmp_path: Path) -> None:
-    """An ensemble whose base models all read windows: saved, then served natively and on ONNX."""
-    model, X, y = fitted_sequence("tcn")
-    P = probability_up(model, X)[:, None]
-    meta = Stacking().fit(P[:200], y[:200])
-    calibrator = Calibrator.fit(meta.combine(P[200:]), y[200:], CalibrationMethod.PLATT)
-    predictor = EnsemblePredictor({"tcn": model}, meta, calibrator)
+def test_an_ensemble_of_a_tree_and_a_sequence_model_saves_and_serves(tmp_path: Path) -> None:
+    """One ensemble, two kinds of sample: the tree reads each row, the TCN the window ending at it."""
+    tcn, _, _ = fitted_sequence("tcn")
+    series, label = sequence_series()
+    first = SEQUENCE_TRAIN + SEQUENCE_WINDOW - 1  # the first row after the TCN's training windows
+    tree = make_tree_model("lgbm", n_estimators=20).fit(series[:first], label[:first])
+    rows = np.arange(first, len(series))
+    votes = base_votes({"lgbm": tree, "tcn": tcn}, series, rows)
+    in_windows = windows(series, SEQUENCE_WINDOW)[rows - SEQUENCE_WINDOW + 1]
+    np.testing.assert_array_equal(votes["tcn"], probability_up(tcn, in_windows))
+    np.testing.assert_array_equal(votes["lgbm"], probability_up(tree, series[rows]))
+    P = np.column_stack(list(votes.values()))
+    meta = Stacking().fit(P[:200], label[rows][:200])
+    calibrator = Calibrator.fit(meta.combine(P[200:]), label[rows][200:], CalibrationMethod.PLATT)
+    predictor = EnsemblePredictor({"lgbm": tree, "tcn": tcn}, meta, calibrator)
+    assert predictor.window == SEQUENCE_WINDOW
+    assert len(predictor.predict(series).prediction) == len(series) - SEQUENCE_WINDOW + 1  # every row with a window
     save_ensemble(predictor, tmp_path / "bundle")
-    expected = predictor.predict(X).prediction
-    native = load_ensemble(tmp_path / "bundle", runtime="native").predict(X).prediction
-    onnx = load_ensemble(tmp_path / "bundle", runtime="onnx").predict(X).prediction
+    expected = predictor.predict(series, rows).prediction
+    native = load_ensemble(tmp_path / "bundle", runtime="native").predict(series, rows).prediction
+    onnx = load_ensemble(tmp_path / "bundle", runtime="onnx").predict(series, rows).prediction
     np.testing.assert_array_equal(native, expected)
     np.testing.assert_allclose(onnx, expected, rtol=0, atol=1e-5)
-    assert len(X) == len(sequence_dataset()[0]) - SEQUENCE_TRAIN
+    with pytest.raises(ModelInputError, match="window needs"):
+        predictor.predict(series, np.array([SEQUENCE_WINDOW - 2]))

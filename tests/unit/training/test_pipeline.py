@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from tests.testkit.models import tiny_sequence_model
 from tests.testkit.training import TINY_PARAMS, planted_training_set, small_folds
 from trading_agent.models.trees import make_tree_model
 from trading_agent.training.oof import FoldSetup
@@ -50,3 +51,19 @@ def test_feature_importances_are_shares_that_find_the_planted_features() -> None
     assert abs(sum(shares.values()) - 1) < 1e-9 and list(shares.values()) == sorted(shares.values(), reverse=True)
     assert set(list(shares)[:2]) == {"f0", "f1"}
     assert feature_importances([], data.feature_names) == {}
+
+
+def test_a_sequence_model_trains_and_votes_beside_a_tree_in_every_fold() -> None:
+    data = planted_training_set(24 * 125, n_features=6, n_signal=2, strength=1.0)
+    setup = FoldSetup(
+        {
+            "lgbm": lambda: make_tree_model("lgbm", **TINY_PARAMS["lgbm"]),
+            "tcn": lambda: tiny_sequence_model("tcn", window=8, layers=3),
+        }
+    )
+    run = walk_forward_run(data, small_folds(data), setup)
+    assert all(fold.predictor.window == 8 for fold in run.folds)
+    record = run.out_of_sample
+    assert set(record.votes) == {"lgbm", "tcn"}
+    assert roc_auc_score(data.y[record.rows], record.votes["tcn"]) > 0.75  # the TCN learned the signal too
+    assert roc_auc_score(data.y[record.rows], record.prediction) > 0.75
