@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.testkit.models import make_bundle
+from tests.testkit.models import make_bundle, tiny_sequence_model
 from trading_agent.data.files import read_candle_file
 from trading_agent.domain import Timeframe
 from trading_agent.features import Bars, FeatureEngine, compute_features
@@ -28,7 +28,7 @@ def test_streamed_signals_are_the_batch_predictions(btc_1h_path: Path, tmp_path:
     candles = read_candle_file(btc_1h_path, Timeframe.H1).iloc[-3000:]
     data = build_training_set(candles, Timeframe.H1)
     setup = FoldSetup({"lgbm": lambda: make_tree_model("lgbm", n_estimators=30),
-                       "rf": lambda: make_tree_model("rf", n_estimators=30)})  # fmt: skip
+                       "tcn": lambda: tiny_sequence_model("tcn", window=8, layers=3)})  # fmt: skip
     rows = np.arange(len(data))
     predictor = fit_ensemble(data, rows[:1500], rows[1500:2000], setup)
     save_ensemble(predictor, tmp_path / "bundle", info={"feature_set": "default", "higher_timeframes": []})
@@ -36,15 +36,16 @@ def test_streamed_signals_are_the_batch_predictions(btc_1h_path: Path, tmp_path:
 
     features = compute_features(candles, "default", timeframe=Timeframe.H1).to_numpy(dtype=np.float32)
     known = np.all(np.isfinite(features), axis=1)
-    batch = load_ensemble(tmp_path / "bundle").predict(features[known])
+    full = np.convolve(known, np.ones(8), mode="full")[: len(known)] == 8  # the last 8 rows all known
+    batch = load_ensemble(tmp_path / "bundle").predict(features, np.flatnonzero(full))
     bars = Bars.from_frame(candles)
     streamed = [engine.on_candle(bars.bar(i)) for i in range(len(bars))]
-    assert [s is not None for s in streamed] == known.tolist()  # None exactly during the warm-up
+    assert [s is not None for s in streamed] == full.tolist()  # None during the warm-up and the TCN's window
     signals = [s for s in streamed if s is not None]
     assert np.allclose([s.prediction for s in signals], batch.prediction, atol=1e-6)
     assert [s.signal for s in signals] == [classify(p, c, THRESHOLDS) for p, c in
                                            zip(batch.prediction, batch.confidence, strict=True)]  # fmt: skip
-    assert {s.signal.value for s in signals} >= {"buy", "sell"} and set(signals[-1].votes) == {"lgbm", "rf"}
+    assert {s.signal.value for s in signals} >= {"buy", "sell"} and set(signals[-1].votes) == {"lgbm", "tcn"}
 
 
 def test_a_model_trained_on_other_features_is_refused(tmp_path: Path) -> None:
