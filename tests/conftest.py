@@ -54,3 +54,14 @@ def btc_1m_path() -> Path:
 def funding_path() -> Path:
     """Real Binance BTCUSDT perpetual funding rates, every 8 h (../shared/data)."""
     return shared_data_file("binanceusdm_BTCUSDT_funding-8h.csv.gz")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """PyTorch on one thread for a test module (two cores are shared by the suite), restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

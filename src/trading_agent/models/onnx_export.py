@@ -15,6 +15,7 @@ import logging
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
 
@@ -22,7 +23,10 @@ from trading_agent.models.base import Model
 from trading_agent.models.sequence import SequenceModel
 from trading_agent.models.trees import CatBoostModel, LightGBMModel, RandomForestModel, TreeModel, XGBoostModel
 
-__all__ = ["INPUT_NAME", "OUTPUT_NAME", "quantize", "to_onnx"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["INPUT_NAME", "OUTPUT_NAME", "quantize", "to_onnx", "torch_to_onnx"]
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "probabilities"
@@ -57,14 +61,11 @@ def _drop_zipmap(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def _sequence_to_onnx(model: SequenceModel) -> bytes:
+def torch_to_onnx(graph: torch.nn.Module, example: torch.Tensor, output_name: str = OUTPUT_NAME) -> bytes:
+    """The ONNX bytes of a torch module in eval mode (TorchScript exporter, opset 17): one float32 input
+    "input" shaped like ``example`` and one output ``output_name``, both with a dynamic batch axis."""
     import torch
 
-    from trading_agent.models.sequence_networks import ProbabilityNetwork
-
-    metadata = model.metadata
-    graph = ProbabilityNetwork(model.network).cpu().eval()
-    example = torch.zeros(1, metadata.window, len(metadata.feature_names))
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and RNN batch-size notices
         file = Path(tmp) / "model.onnx"
@@ -73,12 +74,22 @@ def _sequence_to_onnx(model: SequenceModel) -> bytes:
             (example,),
             file,
             input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            output_names=[output_name],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, output_name: {0: "batch"}},
             opset_version=SEQUENCE_OPSET,
             dynamo=False,
         )
         return file.read_bytes()
+
+
+def _sequence_to_onnx(model: SequenceModel) -> bytes:
+    import torch
+
+    from trading_agent.models.sequence_networks import ProbabilityNetwork
+
+    metadata = model.metadata
+    graph = ProbabilityNetwork(model.network).cpu().eval()
+    return torch_to_onnx(graph, torch.zeros(1, metadata.window, len(metadata.feature_names)))
 
 
 def quantize(onnx_bytes: bytes) -> bytes:

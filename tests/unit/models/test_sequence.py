@@ -3,7 +3,6 @@ bad input, bundles. Tiny models on one CPU thread."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +34,7 @@ class 1, and the share of windows with the same predicted class. Measured: mean 
 transformer; lstm 0.012, tcn 0.040, gru 0.0025), agreement >= 0.992."""
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("key", KEYS)
