@@ -64,7 +64,7 @@ from trading_agent.training.dataset import BarrierConfig, TrainingSet, build_tra
 from trading_agent.training.oof import FoldSetup, fit_ensemble
 from trading_agent.training.pipeline import WalkForwardRun, feature_importances, walk_forward_run
 from trading_agent.training.splits import Split, WalkForwardConfig, final_split, purged_walk_forward
-from trading_agent.training.tuning import SEARCH_SPACES, TuningConfig, TuningObjective, TuningResult, tune_model
+from trading_agent.training.tuning import TuningConfig, TuningObjective, TuningResult, tune_model
 
 __all__ = ["TrainOptions", "TrainingOutcome", "TrainingProgress", "TrainingReport", "TrainingService"]
 
@@ -304,7 +304,6 @@ class TrainingService:
         return {
             key: self._tune(key, data=data, first=first, wf=wf, tuning=tuning, scorer=scorer, notify=notify)
             for key in models
-            if key in SEARCH_SPACES  # the sequence models keep their defaults
         }
 
     def _tune(

@@ -51,8 +51,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from sklearn.metrics import log_loss
 
+from trading_agent.models.base import samples
+from trading_agent.models.catalog import MODEL_KEYS, make_model
 from trading_agent.models.predictor import probability_up
-from trading_agent.models.trees import TREE_MODELS, make_tree_model
 from trading_agent.training.dataset import TrainingSet
 from trading_agent.training.splits import Split
 
@@ -130,7 +131,7 @@ class TuningResult:
     """The study's outcome for one model.
 
     ``best_params`` are the keyword arguments that rebuild the best trial's model
-    (``make_tree_model(model, **best_params)``): the drawn parameters plus ``fixed_params``; the
+    (``models.catalog.make_model(model, **best_params)``): the drawn parameters plus ``fixed_params``; the
     model's defaults fill the rest. Counts cover every finished trial of the study (all processes
     with a shared storage): ``n_trials = n_complete + n_pruned + failed``. ``values`` holds every
     complete trial's value, in trial order, for the deflated Sharpe ratio (pruned trials have none).
@@ -196,17 +197,44 @@ def _rf_space(trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
+def _sequence_space(trial: optuna.Trial) -> dict[str, Any]:
+    """The shared training parameters of the four sequence networks: small, regularised, few epochs."""
+    return {
+        "window": trial.suggest_categorical("window", [16, 32, 48]),
+        "hidden": trial.suggest_categorical("hidden", [16, 32, 64]),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.3),
+        "lr": trial.suggest_float("lr", 3e-4, 3e-3, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-2, log=True),
+        "epochs": 20,
+    }
+
+
+def _recurrent_space(trial: optuna.Trial) -> dict[str, Any]:
+    return {**_sequence_space(trial), "layers": trial.suggest_int("layers", 1, 2)}
+
+
+def _tcn_space(trial: optuna.Trial) -> dict[str, Any]:
+    return {**_sequence_space(trial), "layers": trial.suggest_int("layers", 3, 5)}  # blocks: 15 to 63 steps seen
+
+
 SEARCH_SPACES: dict[str, SearchSpace] = {
     "lgbm": _lgbm_space,
     "xgb": _xgb_space,
     "catboost": _catboost_space,
     "rf": _rf_space,
+    "lstm": _recurrent_space,
+    "transformer": _recurrent_space,
+    "tcn": _tcn_space,
+    "gru": _recurrent_space,
 }
-"""Per ``TREE_MODELS`` key, the parameters a trial draws: shallow trees, strong regularisation, small
-learning rates and feature subsampling (what the literature on boosted trees for financial returns
-favours), 100-300 trees and 64 histogram bins (not tuned: a fixed part of every trial, so of
-``best_params`` too) so that 4 models x 20 trials x 3 folds of ~4k rows fit in a few minutes on
-2 cores. Threads and verbosity stay at the model defaults (2 threads, silent)."""
+"""Per model key (``models.catalog.MODEL_KEYS``), the parameters a trial draws. Trees: shallow trees,
+strong regularisation, small learning rates and feature subsampling (what the literature on boosted
+trees for financial returns favours), 100-300 trees and 64 histogram bins (not tuned: a fixed part
+of every trial, so of ``best_params`` too) so that 4 models x 20 trials x 3 folds of ~4k rows fit in
+a few minutes on 2 cores; threads and verbosity stay at the model defaults (2 threads, silent).
+Sequence models: window 16-48 rows, 16-64 hidden units, dropout, learning rate and weight decay,
+20 epochs with early stopping; each trial trains a network per fold, so they cost far more than the
+trees (minutes per trial on a CPU): give them fewer trials."""
 
 
 def tune_model(
@@ -228,8 +256,8 @@ def tune_model(
     Raises ``ValueError`` for an unknown key, no folds, a missing ``score``, a fold that cannot be
     fitted or scored, or a stored study made for another model or objective.
     """
-    if key not in SEARCH_SPACES or key not in TREE_MODELS:
-        raise ValueError(f"unknown tree model {key!r}; known: {', '.join(sorted(SEARCH_SPACES))}")
+    if key not in SEARCH_SPACES or key not in MODEL_KEYS:
+        raise ValueError(f"unknown model {key!r}; known: {', '.join(sorted(SEARCH_SPACES))}")
     if config.objective is not TuningObjective.LOG_LOSS and score is None:
         raise ValueError(f"the {config.objective} objective needs a score function (the strategy backtest)")
     fixed = dict(fixed_params or {})
@@ -245,9 +273,12 @@ def tune_model(
         trial.set_user_attr("pid", os.getpid())
         trial.set_user_attr("host", socket.gethostname())
         fold_values: list[float] = []
-        for step, (train, test) in enumerate(prepared):
-            model = make_tree_model(key, **params).fit(data.X[train], data.y[train], data.weight[train])
-            p_up = probability_up(model, data.X[test])
+        for step, (all_train, all_test) in enumerate(prepared):
+            model = make_model(key, **params)  # a sequence model reads the window ending at each row
+            kind, window = model.input_kind, model.window
+            train, test = all_train[all_train >= window - 1], all_test[all_test >= window - 1]
+            model.fit(samples(data.X, train, kind, window), data.y[train], data.weight[train])
+            p_up = probability_up(model, samples(data.X, test, kind, window))
             fold_values.append(_fold_value(config.objective, data, test, p_up, score))
             trial.report(float(np.mean(fold_values)), step)
             if trial.should_prune():

@@ -9,7 +9,9 @@ import pytest
 from sklearn.metrics import log_loss
 
 from tests.testkit.training import TINY_PARAMS, planted_training_set, small_folds
+from trading_agent.models.catalog import make_model
 from trading_agent.models.predictor import probability_up
+from trading_agent.models.sequence import SEQUENCE_MODELS
 from trading_agent.models.trees import TREE_MODELS, make_tree_model
 from trading_agent.training.dataset import TrainingSet
 from trading_agent.training.splits import Split
@@ -56,6 +58,17 @@ def test_every_model_has_a_search_space_whose_best_params_rebuild_it(key: str) -
     result = tune_model(key, DATA, FOLDS[-1:], config, fixed_params=TINY_PARAMS[key])
     model = make_tree_model(key, **result.best_params)
     assert {name: model.params[name] for name in result.best_params} == result.best_params
+    assert result.n_complete == 2 and math.isfinite(result.best_value)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("key", sorted(SEQUENCE_MODELS))
+def test_a_sequence_model_is_tuned_on_the_windows_ending_at_the_fold_rows(key: str) -> None:
+    config = _log_loss_config(trials=2, n_startup_trials=2)
+    tiny = {"window": 8, "hidden": 8, "epochs": 2, **({"layers": 3} if key == "tcn" else {})}
+    result = tune_model(key, DATA, FOLDS[-1:], config, fixed_params=tiny)
+    model = make_model(key, **result.best_params)
+    assert model.window == 8 and {name: model.params[name] for name in result.best_params} == result.best_params
     assert result.n_complete == 2 and math.isfinite(result.best_value)
 
 
@@ -175,7 +188,9 @@ def test_an_objective_given_as_a_string_becomes_the_enum() -> None:
 
 def test_bad_arguments_are_refused_with_the_reason() -> None:
     config = _log_loss_config(trials=1)
-    with pytest.raises(ValueError, match=r"unknown tree model 'svm'; known: catboost, lgbm, rf, xgb"):
+    with pytest.raises(
+        ValueError, match=r"unknown model 'svm'; known: catboost, gru, lgbm, lstm, rf, tcn, transformer, xgb"
+    ):
         tune_model("svm", DATA, FOLDS, config)
     with pytest.raises(ValueError, match="no folds to tune on"):
         tune_model("lgbm", DATA, [], config)
