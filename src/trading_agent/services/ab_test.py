@@ -14,11 +14,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from trading_agent.backtest.ab_test import paired_return_test
-from trading_agent.domain import SeriesKey
+from trading_agent.domain import SeriesKey, Timeframe
 from trading_agent.services.backtest import BacktestService, MarketOptions
 from trading_agent.services.ensemble_strategy import model_name
 from trading_agent.services.errors import service_errors
-from trading_agent.training.splits import DAY_MS
 
 __all__ = ["ABReport", "ab_test"]
 
@@ -54,7 +53,7 @@ def ab_test(
             side: backtests.run(series, "ensemble", options=options, model=model, model_version=version)
             for side, version in (("a", version_a), ("b", version_b))
         }
-        bucket = max(1, DAY_MS // series.timeframe.ms)
+        bucket = max(1, Timeframe.D1.ms // series.timeframe.ms)
         test = paired_return_test(
             runs["a"].returns["return"].to_numpy(), runs["b"].returns["return"].to_numpy(), bucket=bucket, alpha=alpha
         )

@@ -199,7 +199,7 @@ class _Scorer:
         per_year = periods_per_year(self.data.timeframe)
         ratio = sortino_ratio if sortino else sharpe_ratio
         value = ratio(returns, periods_per_year=per_year)
-        return float(value) if math.isfinite(value) else 0.0
+        return float(value)  # NaN (no trade) counts as 0 in the tuning (training.tuning)
 
 
 class TrainingService:
@@ -248,9 +248,7 @@ class TrainingService:
             final = final_split(data.open_ms, data.label_end_ms, wf)
             predictor = fit_ensemble(data, final.train, final.validation, setup)
             notify("final model", 1, 1)
-            report = self._report(
-                series, market=market, data=data, run=run, tuned=tuned, predictor=predictor, began=began
-            )
+            report = self._report(series, scorer=scorer, run=run, tuned=tuned, predictor=predictor, began=began)
             if options.register and self._registry is not None:
                 report = self._register(series, report, predictor, data, final, promote=options.promote)
             return TrainingOutcome(report, predictor)
@@ -319,7 +317,7 @@ class TrainingService:
     ) -> TuningResult:
         """Tune ``key`` on folds that end before the first reported test window (``first.test_start_ms``)."""
         cut = int(np.searchsorted(data.open_ms, first.test_start_ms - round(wf.embargo_days * 86_400_000)))
-        fold_config = WalkForwardConfig(**{**_fields(wf), "n_splits": self._config.tuning.folds})
+        fold_config = replace(wf, n_splits=self._config.tuning.folds)
         try:
             folds = purged_walk_forward(data.open_ms[:cut], data.label_end_ms[:cut], fold_config)
         except ValueError:
@@ -341,15 +339,14 @@ class TrainingService:
         self,
         series: SeriesKey,
         *,
-        market: Market,
-        data: TrainingSet,
+        scorer: _Scorer,
         run: WalkForwardRun,
         tuned: dict[str, TuningResult],
         predictor: EnsemblePredictor,
         began: float,
     ) -> TrainingReport:
         per_year = periods_per_year(series.timeframe)
-        scorer = _Scorer(market, data, self._thresholds)
+        market, data = scorer.market, scorer.data
         folds = [
             row
             for split, fold in zip(run.splits, run.folds, strict=True)
@@ -479,10 +476,6 @@ class TrainingService:
             version = self._registry.promote(version.name, version.version)
         registered = {"name": version.name, "version": version.version, "aliases": list(version.aliases)}
         return report.model_copy(update={"registered": registered})
-
-
-def _fields(config: WalkForwardConfig) -> dict[str, Any]:
-    return {name: getattr(config, name) for name in config.__dataclass_fields__}
 
 
 def _factory(key: str, tuned: TuningResult | None) -> Callable[[], Model]:
