@@ -6,7 +6,9 @@ sized by the risk manager's sizer from the equity at that close and submitted wi
 measured from ATR at that close (the engine places the stop-loss and take-profit around the fill).
 An entry against the position reverses it in one order; an entry in the direction already held is
 ignored (no pyramiding). Every entry passes the engine's gate, so the risk limits and circuit
-breakers apply as in paper trading; refusals are counted.
+breakers apply as in paper trading; refusals are counted. A strategy with anomaly scores reports
+each scored close to the engine (``report_anomaly``) before acting on it, so the anomaly filter of
+the trading rules halves or blocks the entries of flagged candles.
 
 ``buy-hold`` runs outside the risk limits (it is the yardstick, not a strategy the risk manager
 sizes): all equity long at 1x (98% of it, to leave room for the fee and slippage), no exits.
@@ -18,6 +20,7 @@ matches the engine's exact books to far below a cent (a test checks the final va
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
@@ -116,9 +119,13 @@ def run_event_backtest(
     columns = (bars.ts.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist())
     volume = bars.volume.tolist()
     entries, exits = signals.entries.tolist(), signals.exits.tolist()
+    anomaly = signals.anomaly
+    scores = [math.nan] * len(volume) if anomaly is None else anomaly.scores.tolist()
     rejected = 0
     for i, (ts, open_, high, low, close) in enumerate(zip(*columns, strict=True)):
         feed(ts, open_, high, low, close, volume[i], relative[i], average[i])
+        if anomaly is not None and math.isfinite(scores[i]):
+            engine.report_anomaly(instrument.id, score=scores[i], threshold=anomaly.threshold)
         if entries[i] or exits[i]:
             rejected += _act(
                 engine,

@@ -15,7 +15,9 @@ from the strategy.
   short when it crosses back below ``upper``, flat when it crosses 50 against the position.
 
 ``replay_strategy`` wraps signals computed elsewhere (a model's predictions) keyed by candle open
-time, so a model trades through the same engines and costs as the built-in rules.
+time, so a model trades through the same engines and costs as the built-in rules; with the model's
+anomaly scores (``AnomalyScores``), the event engine's anomaly filter halves or blocks entries on
+flagged candles as in paper trading (the vectorised backtester does not model it).
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ import talib
 from trading_agent.domain import TradingAgentError
 from trading_agent.features import Bars
 
-__all__ = ["STRATEGIES", "Signals", "Strategy", "StrategyError", "make_strategy", "replay_strategy"]
+__all__ = [
+    "STRATEGIES",
+    "AnomalyScores",
+    "Signals",
+    "Strategy",
+    "StrategyError",
+    "make_strategy",
+    "replay_strategy",
+]
 
 
 class StrategyError(TradingAgentError, ValueError):
@@ -38,15 +48,29 @@ class StrategyError(TradingAgentError, ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class AnomalyScores:
+    """The anomaly detector's ``scores`` per candle (NaN: not scored) and its ``threshold``."""
+
+    scores: np.ndarray
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
 class Signals:
-    """Per candle: ``entries`` (int8: +1 long, -1 short, 0 none) and ``exits`` (bool), decided at its close."""
+    """Per candle: ``entries`` (int8: +1 long, -1 short, 0 none) and ``exits`` (bool), decided at its close.
+
+    ``anomaly``: the anomaly scores of the same candles, when the strategy has a detector.
+    """
 
     entries: np.ndarray
     exits: np.ndarray
+    anomaly: AnomalyScores | None = None
 
     def __post_init__(self) -> None:
         if self.entries.shape != self.exits.shape or self.entries.ndim != 1:
             raise StrategyError(f"entries {self.entries.shape} and exits {self.exits.shape} must be 1-D and aligned")
+        if self.anomaly is not None and self.anomaly.scores.shape != self.entries.shape:
+            raise StrategyError(f"anomaly scores {self.anomaly.scores.shape} must align with {self.entries.shape}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,18 +189,27 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strateg
     return factory(given)
 
 
-def replay_strategy(name: str, open_ms: np.ndarray, entries: np.ndarray) -> Strategy:
+def replay_strategy(
+    name: str, open_ms: np.ndarray, entries: np.ndarray, anomaly: AnomalyScores | None = None
+) -> Strategy:
     """A strategy entering ``entries[i]`` (+1, -1 or 0) at the close of the candle that opened at ``open_ms[i]``.
 
     Candles without an entry do nothing; exits come from the trading rules (stops, targets, time).
+    ``anomaly.scores[i]`` is the anomaly score of the same candle.
     """
     times, wanted = np.asarray(open_ms, dtype=np.int64), np.asarray(entries, dtype=np.int8)
     if times.shape != wanted.shape or times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0):
         raise StrategyError("replayed entries need at least one, each at a strictly later open time")
+    if anomaly is not None and anomaly.scores.shape != times.shape:
+        raise StrategyError(f"anomaly scores {anomaly.scores.shape} must align with the entries {times.shape}")
 
     def rule(bars: Bars) -> Signals:
         at = np.minimum(np.searchsorted(times, bars.ts), len(times) - 1)
-        signal = np.where(times[at] == bars.ts, wanted[at], 0).astype(np.int8)
-        return Signals(signal, np.zeros(len(bars), dtype=bool))
+        found = times[at] == bars.ts
+        signal = np.where(found, wanted[at], 0).astype(np.int8)
+        scores = None
+        if anomaly is not None:
+            scores = AnomalyScores(np.where(found, anomaly.scores[at], np.nan), anomaly.threshold)
+        return Signals(signal, np.zeros(len(bars), dtype=bool), scores)
 
     return Strategy(name, {}, 0, rule)

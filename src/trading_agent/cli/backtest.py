@@ -215,6 +215,8 @@ def backtest(
             f"model {used['model']} predicted {used['predicted_candles']:,} candles"
             + (f"; [bold]{inside:,} of them are inside its training window (in sample)[/]" if inside else "")
         )
+        if used.get("anomalous_candles") is not None:
+            console.print(f"anomaly detector flagged {used['anomalous_candles']:,} of them (the anomaly filter acted)")
 
 
 def backtest_service(ctx: typer.Context, *, with_registry: bool = False) -> BacktestService:

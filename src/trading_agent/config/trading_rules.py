@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trading_agent.config.errors import ConfigError, describe_validation_error
 from trading_agent.config.files import read_yaml_mapping
-from trading_agent.domain import SizingMethod, Timeframe
+from trading_agent.domain import AnomalyAction, SizingMethod, Timeframe
 
 __all__ = [
+    "AnomalyFilter",
     "Execution",
     "ExecutionOrderType",
     "ExitStopMethod",
@@ -188,6 +189,13 @@ class Execution(_Section):
     )
 
 
+class AnomalyFilter(_Section):
+    """What the risk manager does with new exposure while the anomaly detector flags the market."""
+
+    action: AnomalyAction = AnomalyAction.HALVE
+    size_factor: float = Field(default=0.5, gt=0, lt=1, description="share of the added contracts halve keeps")
+
+
 class ProfileInfo(_Section):
     """What a profile is for (shown by ``trading-agent config show``)."""
 
@@ -206,6 +214,7 @@ class TradingRules(_Section):
     trading_hours: TradingHours = TradingHours()
     signal_filters: SignalFilters = SignalFilters()
     execution: Execution = Execution()
+    anomaly_filter: AnomalyFilter = AnomalyFilter()
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

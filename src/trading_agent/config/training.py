@@ -90,6 +90,17 @@ class TuningSection(_Section):
     seed: int = 0
 
 
+class AnomalySection(_Section):
+    """The VAE anomaly detector trained with the deployed model: the risk manager's regime filter."""
+
+    enabled: bool = True
+    percentile: float = Field(default=99.0, gt=50, lt=100, description="of the training rows' scores: the threshold")
+    epochs: int = Field(default=40, ge=1)
+    exclude_prefixes: tuple[str, ...] = Field(
+        default=("cdl_",), description="features it does not read (rare candlestick flags swamp its score)"
+    )
+
+
 class TrainingConfig(_Section):
     """Everything ``trading-agent train`` needs besides the series."""
 
@@ -101,6 +112,7 @@ class TrainingConfig(_Section):
     barrier: BarrierSection = BarrierSection()
     walk_forward: WalkForwardSection = WalkForwardSection()
     tuning: TuningSection = TuningSection()
+    anomaly: AnomalySection = AnomalySection()
 
     @field_validator("models")
     @classmethod

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from trading_agent.domain.market import Candle, FundingRate, InstrumentId, SeriesKey
 from trading_agent.domain.trading import (
+    AnomalyAction,
     Fill,
     InstrumentMark,
     Order,
@@ -33,6 +34,7 @@ __all__ = [
     "Event",
     "FeedGapBackfilled",
     "FundingApplied",
+    "MarketAnomaly",
     "ModelDrift",
     "OrderAccepted",
     "OrderAmended",
@@ -93,9 +95,14 @@ class SignalGenerated(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskApproved(Event):
-    """The risk manager let an intent through."""
+    """The risk manager let an intent through, as ``intent``.
+
+    ``requested_contracts`` is the size asked for when the risk manager changed it (the anomaly
+    filter halves new exposure), else ``None``.
+    """
 
     intent: OrderIntent
+    requested_contracts: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,6 +232,21 @@ class EquitySnapshotTaken(Event):
 
     state: PortfolioState
     marks: tuple[InstrumentMark, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketAnomaly(Event):
+    """The anomaly detector's flag on ``instrument`` turned on (``active``) or off at a candle close.
+
+    ``score`` and ``threshold`` are the detector's (flagged when ``score > threshold``); ``action``
+    is what the risk manager does with new entries meanwhile (``off``, ``halve``, ``block``).
+    """
+
+    instrument: InstrumentId
+    active: bool
+    score: float
+    threshold: float
+    action: AnomalyAction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ from trading_agent.domain.errors import DomainError
 from trading_agent.domain.market import InstrumentId
 
 __all__ = [
+    "AnomalyAction",
     "ClientOrderId",
     "Direction",
     "Fill",
@@ -79,6 +80,14 @@ class SizingMethod(StrEnum):
     KELLY_CRITERION = "kelly_criterion"
     FIXED_FRACTIONAL = "fixed_fractional"
     VOLATILITY_ADJUSTED = "volatility_adjusted"
+
+
+class AnomalyAction(StrEnum):
+    """What the risk manager does with entries while the market is flagged anomalous (``MarketAnomaly``)."""
+
+    OFF = "off"
+    HALVE = "halve"
+    BLOCK = "block"
 
 
 class OrderType(StrEnum):

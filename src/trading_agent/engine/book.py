@@ -42,6 +42,7 @@ class InstrumentBook:
     """The position, open orders, marks and fast-path thresholds of one instrument."""
 
     __slots__ = (
+        "anomalous",
         "close_high",
         "close_low",
         "entry_intent",
@@ -75,6 +76,7 @@ class InstrumentBook:
         self.mark: float | None = None
         self.volatility: float | None = None
         self.next_funding_ts: int | None = None
+        self.anomalous = False
         self.low_trigger = _INF
         self.high_trigger = -_INF
         self.close_low = _INF
@@ -100,6 +102,7 @@ class InstrumentBook:
             self.mark,
             self.volatility,
             self.next_funding_ts,
+            self.anomalous,
         )
 
     def track(self, state: OrderState) -> None:

@@ -12,6 +12,7 @@ from trading_agent.domain import Timeframe
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.errors import EngineError
 from trading_agent.engine.exits import ExitRules
+from trading_agent.risk.anomaly import AnomalyRules
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 
@@ -59,6 +60,7 @@ class EngineConfig:
     exits: ExitRules = field(default_factory=ExitRules)
     limits: RiskLimits = field(default_factory=RiskLimits)
     breakers: BreakerRules = field(default_factory=BreakerRules)
+    anomaly: AnomalyRules = field(default_factory=AnomalyRules)
     funding_anchor_ms: int = 0
     default_funding_rate: Decimal = Decimal(0)
 

@@ -37,6 +37,7 @@ from trading_agent.domain import (
     Instrument,
     InstrumentId,
     InstrumentMark,
+    MarketAnomaly,
     Order,
     OrderIntent,
     PortfolioState,
@@ -50,7 +51,7 @@ from trading_agent.engine.config import EngineConfig
 from trading_agent.engine.errors import EngineError
 from trading_agent.engine.execution import Execution
 from trading_agent.engine.funding import FundingSeries
-from trading_agent.engine.gate import order_problem, reference_price, risk_decision
+from trading_agent.engine.gate import anomaly_adjusted, order_problem, reference_price, risk_decision
 from trading_agent.engine.journal import EngineFailedError, Journal, JournalWriteError, MemoryJournal, Publisher
 from trading_agent.engine.matching import CandleMatcher
 from trading_agent.engine.orders import OrderState
@@ -202,7 +203,7 @@ class TradingEngine:
         existing = state.client_ids.get(intent.client_order_id) if intent.client_order_id else None
         if existing is not None:
             order = state.orders[existing].order
-            if order.intent == intent:
+            if state.requested_intent(order) == intent:
                 return order
             raise DuplicateClientOrderIdError(
                 f"client order id {intent.client_order_id!r} already names order {order.id} with another intent"
@@ -218,21 +219,26 @@ class TradingEngine:
             if problem is not None or book is None or price is None:
                 return self._execution.reject(intent, problem or "no price", now)
             totals = state.totals()
+            portfolio = state.account.state(now, totals, state.positions())
+            rules = self.config.anomaly
+            requested, intent = intent, anomaly_adjusted(intent, portfolio, rules, anomalous=book.anomalous)
             decision = risk_decision(
                 intent,
-                state.account.state(now, totals, state.positions()),
+                portfolio,
                 instrument=book.instrument,
                 price=price,
                 limits=self.config.limits,
                 board=state.board,
                 fees=self.config.fees,
                 available=state.account.available(totals),
+                anomaly=rules if book.anomalous else None,
             )
             ids = self._recorder.ids(now)
             if not decision.approved:
                 self._recorder.emit(RiskRejected(ts_event=now, intent=intent, violations=decision.violations, **ids))
                 return self._execution.reject(intent, "risk: " + "; ".join(decision.reasons), now)
-            self._recorder.emit(RiskApproved(ts_event=now, intent=intent, **ids))
+            changed = requested.contracts if intent != requested else None
+            self._recorder.emit(RiskApproved(ts_event=now, intent=intent, requested_contracts=changed, **ids))
             order = self._execution.place(intent, now)
             state.refresh()
             return order
@@ -301,6 +307,36 @@ class TradingEngine:
                 CircuitBreakerReset(ts_event=now, breaker=name, reason=reason, **self._recorder.ids(now))
             )
             self._state.refresh()
+
+    def report_anomaly(self, instrument: InstrumentId, *, score: float, threshold: float) -> bool:
+        """The anomaly detector's verdict on ``instrument``'s last close; whether it is flagged now.
+
+        Flagged while ``score > threshold``; a ``MarketAnomaly`` is journaled when the flag turns on
+        or off (not on every candle). Meanwhile the anomaly filter (``EngineConfig.anomaly``)
+        halves or blocks new exposure on the instrument.
+        """
+        self._check_alive()
+        if not (math.isfinite(score) and math.isfinite(threshold)):
+            raise EngineError(f"anomaly score {score} and threshold {threshold} must be finite")
+        state = self._state
+        book = state.books.get(instrument)
+        if book is None:
+            raise EngineError(f"unknown instrument {instrument}")
+        active = score > threshold
+        if active is not book.anomalous:
+            with self._guard():
+                now = state.now_ms
+                event = MarketAnomaly(
+                    ts_event=now,
+                    instrument=instrument,
+                    active=active,
+                    score=score,
+                    threshold=threshold,
+                    action=self.config.anomaly.action,
+                    **self._recorder.ids(now),
+                )
+                self._recorder.emit(event)
+        return active
 
     def commit(self, *, checkpoint: bool = True) -> list[Event]:
         """Journal the step's events in one transaction, then announce them; return them.

@@ -6,8 +6,12 @@ Two kinds of refusal, both journaled with their reasons and never raised:
   role the engine reserves for itself, exits on the wrong side of the price). The engine rejects it.
 - ``risk_decision``: the order is valid but the risk manager refuses it: every limit of
   ``RiskLimits`` (which skips the entry limits for a reduce-only order that shrinks a position),
-  plus the engine's own ``circuit_breaker`` (a tripped breaker blocks entries) and ``margin`` (the
-  available balance must cover the margin and the taker fee of the new exposure).
+  plus the engine's own ``circuit_breaker`` (a tripped breaker blocks entries), ``anomaly`` (the
+  anomaly filter's ``block`` refuses new exposure while the instrument is flagged) and ``margin``
+  (the available balance must cover the margin and the taker fee of the new exposure).
+
+Before the risk decision, ``anomaly_adjusted`` applies the anomaly filter's ``halve`` to the
+exposure an intent adds (``risk.anomaly``); the approval records the size that was asked for.
 
 Orders the engine places itself (stop-loss, take-profit, trailing and time exits, liquidation,
 flattening) are reduce-only and bypass the gate.
@@ -16,15 +20,17 @@ flattening) are reduce-only and bypass the gate.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 
 from trading_agent.domain import Instrument, InstrumentId, Liquidity, OrderIntent, PortfolioState, Side
 from trading_agent.engine.costs import FeeModel
 from trading_agent.engine.margin import max_allowed_leverage
+from trading_agent.risk.anomaly import AnomalyRules
 from trading_agent.risk.breakers import BreakerBoard
 from trading_agent.risk.limits import RiskDecision, RiskLimits, shrinks_position, signed_contracts
 
-__all__ = ["order_problem", "reference_price", "risk_decision"]
+__all__ = ["anomaly_adjusted", "order_problem", "reference_price", "risk_decision"]
 
 
 def reference_price(intent: OrderIntent, mark: Decimal | None) -> Decimal | None:
@@ -85,6 +91,28 @@ def _added_contracts(intent: OrderIntent, state: PortfolioState) -> int:
     return max(0, abs(after) - abs(held)) if held * after >= 0 else abs(after)
 
 
+def anomaly_adjusted(
+    intent: OrderIntent, state: PortfolioState, rules: AnomalyRules, *, anomalous: bool
+) -> OrderIntent:
+    """``intent`` with the anomaly filter's ``halve`` applied while ``anomalous``.
+
+    A halving that leaves no contracts keeps the intent as it was: ``risk_decision`` refuses it.
+    """
+    if not anomalous:
+        return intent
+    contracts = rules.scaled(intent.contracts, _added_contracts(intent, state))
+    return intent if contracts == 0 else replace(intent, contracts=contracts)
+
+
+def _anomaly_problem(intent: OrderIntent, state: PortfolioState, rules: AnomalyRules) -> str | None:
+    added = _added_contracts(intent, state)
+    if rules.blocks(added):
+        return "the market is flagged anomalous: new exposure is blocked"
+    if rules.scaled(intent.contracts, added) == 0:
+        return f"the market is flagged anomalous: x{rules.size_factor} of {added} contracts leaves none"
+    return None
+
+
 def risk_decision(
     intent: OrderIntent,
     state: PortfolioState,
@@ -95,11 +123,13 @@ def risk_decision(
     board: BreakerBoard,
     fees: FeeModel,
     available: Decimal,
+    anomaly: AnomalyRules | None = None,
 ) -> RiskDecision:
     """Judge a valid ``intent`` at ``price`` against the limits, the breakers and the margin available.
 
     The signal's confidence is checked against ``min_confidence``; an intent without a signal (a
-    person's order) counts as fully confident.
+    person's order) counts as fully confident. ``anomaly`` is the anomaly filter's rules while the
+    instrument is flagged (``None`` when it is not).
     """
     confidence = intent.signal.confidence if intent.signal is not None else 1.0
     decision = limits.validate(
@@ -110,6 +140,9 @@ def risk_decision(
         if not board.allows_entries:
             tripped = "; ".join(f"{name} ({reason})" for name, reason in board.tripped.items())
             found.append(("circuit_breaker", f"circuit breakers tripped: {tripped}"))
+        problem = None if anomaly is None else _anomaly_problem(intent, state, anomaly)
+        if problem is not None:
+            found.append(("anomaly", problem))
         added = _added_contracts(intent, state)
         leverage_ok = 1 <= intent.leverage <= max_allowed_leverage(instrument)
         if added and leverage_ok and price.is_finite() and price > 0:

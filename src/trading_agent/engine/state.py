@@ -4,9 +4,10 @@ Every change of state is an event applied here, whether the engine just decided 
 replaying its journal, so a rebuilt engine is the same engine. Position events (opened, changed,
 closed, liquidated) are derived: ``apply`` computes them from fills and funding and returns them
 (the live path records them; a replay finds them already in the journal and ignores them).
-Risk decisions, signals and candles change nothing here. Resetting the losing-streak or the
-drawdown breaker also restarts its measure (the streak, the equity peak): otherwise the matching
-entry limit would block entries for ever. A checkpoint (``EquitySnapshotTaken``)
+Risk decisions, signals and candles change nothing here, except that a ``MarketAnomaly`` sets its
+instrument's flag and a resized approval keeps the size asked for (for idempotency). Resetting the
+losing-streak or the drawdown breaker also restarts its measure (the streak, the equity peak):
+otherwise the matching entry limit would block entries for ever. A checkpoint (``EquitySnapshotTaken``)
 restores what depends on prices rather than on events: the peak and day-start equity and each
 instrument's last candle, close and volatility.
 
@@ -30,6 +31,8 @@ from trading_agent.domain import (
     FundingApplied,
     Instrument,
     InstrumentId,
+    MarketAnomaly,
+    Order,
     OrderAccepted,
     OrderAmended,
     OrderCanceled,
@@ -46,6 +49,7 @@ from trading_agent.domain import (
     PositionClosed,
     PositionLiquidated,
     PositionSide,
+    RiskApproved,
     Trade,
 )
 from trading_agent.engine.account import Account, Totals
@@ -110,6 +114,7 @@ class EngineState:
         self.board = BreakerBoard.from_rules(config.breakers)
         self.orders: dict[OrderId, OrderState] = {}
         self.client_ids: dict[ClientOrderId, OrderId] = {}
+        self.requested: dict[ClientOrderId, int] = {}  # contracts asked for, where the risk manager changed them
         self.orders_made = 0
         self.fills_made = 0
 
@@ -138,6 +143,12 @@ class EngineState:
         if state is None:
             raise UnknownOrderError(f"no order has the id or client order id {ref!r}")
         return state
+
+    def requested_intent(self, order: Order) -> OrderIntent:
+        """``order``'s intent as it was submitted, before the risk manager resized it (if it did)."""
+        client_id = order.intent.client_order_id
+        requested = None if client_id is None else self.requested.get(client_id)
+        return order.intent if requested is None else replace(order.intent, contracts=requested)
 
     def positions(self) -> list[Position]:
         """Open positions, in instrument order."""
@@ -181,6 +192,7 @@ class EngineState:
             ),
             "breakers": dict(self.board.tripped),
             "counters": (self.orders_made, self.fills_made),
+            "requested": dict(self.requested),
             "state": self.portfolio_state(),
         }
 
@@ -210,6 +222,11 @@ class EngineState:
                 book.next_funding_ts = rate.ts + book.instrument.funding_interval_s * 1000
                 position = book.position
                 return () if position is None else (PositionChanged(ts_event=event.ts_event, position=position),)
+            case RiskApproved(intent=intent, requested_contracts=requested) if requested is not None:
+                if intent.client_order_id is not None:
+                    self.requested[intent.client_order_id] = requested
+            case MarketAnomaly(instrument=instrument, active=active):
+                self.books[instrument].anomalous = active
             case CircuitBreakerTripped():
                 self.board.apply(event)
             case CircuitBreakerReset(breaker=name):

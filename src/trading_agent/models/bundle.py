@@ -8,10 +8,13 @@ Layout of a bundle directory::
     native/<name>/       each base model's native save (``Model.save``)
     onnx/<name>/         each base model exported to ONNX (``OnnxModel.save``)
     meta.joblib          the fitted meta model (joblib: load only bundles you wrote)
+    anomaly/             optional: the anomaly detector, exported (``OnnxAnomalyScorer``): the
+                         regime filter the risk manager halves or blocks entries by
 
 ``load_ensemble(path, runtime="onnx")`` serves the ONNX files (the fast path); ``runtime="native"``
 loads the libraries' own models. Native loading finds a model's class by its metadata family
 (``MODEL_FAMILIES``), so the deep models of a later issue plug in by adding their class there.
+``load_anomaly`` gives the bundle's anomaly scorer, or ``None``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+from trading_agent.models.anomaly_runtime import OnnxAnomalyScorer
 from trading_agent.models.base import Model, ModelInputError, read_metadata
 from trading_agent.models.calibration import Calibrator
 from trading_agent.models.ensemble import load_combiner
@@ -29,7 +33,16 @@ from trading_agent.models.predictor import EnsemblePredictor
 from trading_agent.models.sequence import SEQUENCE_MODELS
 from trading_agent.models.trees import TREE_MODELS
 
-__all__ = ["BUNDLE_FILE", "MODEL_FAMILIES", "Runtime", "load_ensemble", "read_bundle_info", "save_ensemble"]
+__all__ = [
+    "BUNDLE_FILE",
+    "MODEL_FAMILIES",
+    "Runtime",
+    "load_anomaly",
+    "load_ensemble",
+    "read_bundle_info",
+    "save_ensemble",
+]
+_ANOMALY_DIR = "anomaly"
 
 BUNDLE_FILE = "ensemble.json"
 _FORMAT = 1
@@ -42,17 +55,30 @@ MODEL_FAMILIES: dict[str, type[Any]] = {cls.family: cls for cls in TREE_MODELS.v
 """Metadata family to the model class whose ``load`` reads it."""
 
 
-def save_ensemble(predictor: EnsemblePredictor, path: Path, *, info: dict[str, Any] | None = None) -> None:
-    """Write ``predictor`` as a bundle into the (new or empty) directory ``path``, ONNX exports included."""
+def save_ensemble(
+    predictor: EnsemblePredictor,
+    path: Path,
+    *,
+    info: dict[str, Any] | None = None,
+    anomaly: OnnxAnomalyScorer | None = None,
+) -> None:
+    """Write ``predictor`` (and the optional ``anomaly`` scorer) as a bundle into the new or empty directory ``path``.
+
+    The anomaly scorer must read some of the ensemble's features.
+    """
     path = Path(path)
     if path.exists() and any(path.iterdir()):
         raise ModelInputError(f"{path} is not empty: a bundle is written into a new directory")
+    first = next(iter(predictor.base.values())).metadata
+    if anomaly is not None:
+        anomaly.columns(first.feature_names)  # raises when it reads a feature the ensemble does not compute
     names = list(predictor.base)
     for name, model in predictor.base.items():
         model.save(path / "native" / name)
         OnnxModel(to_onnx(model), model.metadata).save(path / "onnx" / name)
     predictor.meta.save(path / "meta.joblib")
-    first = next(iter(predictor.base.values())).metadata
+    if anomaly is not None:
+        anomaly.save(path / _ANOMALY_DIR)
     manifest = {
         "format": _FORMAT,
         "base_models": names,
@@ -60,6 +86,7 @@ def save_ensemble(predictor: EnsemblePredictor, path: Path, *, info: dict[str, A
         "calibrator": predictor.calibrator.to_json(),
         "feature_names": list(first.feature_names),
         "window": predictor.window,
+        "anomaly_threshold": None if anomaly is None else anomaly.threshold,
         "info": info or {},
     }
     (path / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, default=str))
@@ -98,3 +125,10 @@ def load_ensemble(path: Path, runtime: Runtime = "onnx") -> EnsemblePredictor:
     load = OnnxModel.load if runtime == "onnx" else _load_native
     base = {name: load(path / runtime / name) for name in manifest["base_models"]}
     return EnsemblePredictor(base, load_combiner(path / "meta.joblib"), Calibrator.from_json(manifest["calibrator"]))
+
+
+def load_anomaly(path: Path) -> OnnxAnomalyScorer | None:
+    """The bundle's anomaly scorer, or ``None`` when it was trained without one."""
+    path = Path(path)
+    _manifest(path)
+    return OnnxAnomalyScorer.load(path / _ANOMALY_DIR) if (path / _ANOMALY_DIR).is_dir() else None

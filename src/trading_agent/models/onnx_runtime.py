@@ -21,9 +21,17 @@ from trading_agent.models.base import (
     write_metadata,
 )
 
-__all__ = ["ONNX_FILE", "OnnxModel"]
+__all__ = ["ONNX_FILE", "OnnxModel", "cpu_session"]
 
 ONNX_FILE = "model.onnx"
+
+
+def cpu_session(onnx_model: bytes) -> ort.InferenceSession:
+    """An ONNX Runtime session on the CPU with one intra-op and one inter-op thread (serving is per row)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(onnx_model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 class OnnxModel:
@@ -32,10 +40,7 @@ class OnnxModel:
     def __init__(self, onnx_model: bytes | Path, metadata: ModelMetadata) -> None:
         self._bytes = onnx_model if isinstance(onnx_model, bytes) else Path(onnx_model).read_bytes()
         self._metadata = metadata
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(self._bytes, sess_options=options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(self._bytes)
         self._input = self._session.get_inputs()[0].name
         self._output = self._probability_output()
 

@@ -5,7 +5,8 @@ same numbers as the batch path) and the last rows a sequence model's window need
 closed candle predicts that candle with the ensemble (ONNX Runtime by default) and maps it to
 strong_buy … strong_sell. Until the features have warmed up and the longest window is full it
 returns None. The bundle's feature names must be the engine's columns in the
-same order, or it refuses to start: a model is never fed features it was not trained on.
+same order, or it refuses to start: a model is never fed features it was not trained on. A bundle
+with an anomaly detector also scores the candle's row (``anomaly_score``, ``anomaly``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import numpy as np
 from trading_agent.domain import Candle, Timeframe
 from trading_agent.features import FeatureEngine
 from trading_agent.features.bars import Bar
+from trading_agent.models.anomaly_runtime import OnnxAnomalyScorer
 from trading_agent.models.base import ModelInputError
-from trading_agent.models.bundle import Runtime, load_ensemble, read_bundle_info
+from trading_agent.models.bundle import Runtime, load_anomaly, load_ensemble, read_bundle_info
 from trading_agent.models.predictor import EnsemblePredictor
 from trading_agent.models.signals import SignalClass, SignalThresholds, classify
 
@@ -36,12 +38,20 @@ class Signal:
     prediction: float
     confidence: float
     votes: dict[str, float]
+    anomaly_score: float | None = None
+    anomaly: bool = False
 
 
 class SignalEngine:
     """Streaming features plus a loaded ensemble for one series."""
 
-    def __init__(self, predictor: EnsemblePredictor, features: FeatureEngine, thresholds: SignalThresholds) -> None:
+    def __init__(
+        self,
+        predictor: EnsemblePredictor,
+        features: FeatureEngine,
+        thresholds: SignalThresholds,
+        anomaly: OnnxAnomalyScorer | None = None,
+    ) -> None:
         first = next(iter(predictor.base.values())).metadata
         if list(first.feature_names) != features.columns:
             raise ModelInputError(
@@ -51,6 +61,8 @@ class SignalEngine:
         self._predictor = predictor
         self._features = features
         self._thresholds = thresholds
+        self._anomaly = anomaly
+        self._anomaly_columns = None if anomaly is None else anomaly.columns(features.columns)
         self._history: deque[np.ndarray] = deque(maxlen=predictor.window)
 
     @classmethod
@@ -64,7 +76,7 @@ class SignalEngine:
             timeframe=timeframe,
             higher_timeframes=info.get("higher_timeframes", []),
         )
-        return cls(load_ensemble(path, runtime), features, thresholds)
+        return cls(load_ensemble(path, runtime), features, thresholds, load_anomaly(path))
 
     def on_candle(self, candle: Candle | Bar) -> Signal | None:
         """Consume the next closed candle; its signal, or None until the longest window of rows has every feature."""
@@ -78,10 +90,15 @@ class SignalEngine:
         recent = np.stack(self._history)
         output = self._predictor.predict(recent, np.array([len(recent) - 1]))
         prediction, confidence = float(output.prediction[0]), float(output.confidence[0])
+        score = None
+        if self._anomaly is not None and self._anomaly_columns is not None:
+            score = float(self._anomaly.score(row[None, self._anomaly_columns])[0])
         return Signal(
             ts=int(candle.ts),
             signal=classify(prediction, confidence, self._thresholds),
             prediction=prediction,
             confidence=confidence,
             votes={name: float(v[0]) for name, v in output.votes.items()},
+            anomaly_score=score,
+            anomaly=self._anomaly is not None and score is not None and score > self._anomaly.threshold,
         )

@@ -383,7 +383,9 @@ class BacktestService:
                 contract=str(market.instrument.id),
                 strategy=chosen.name,
                 params=dict(chosen.params),
-                engine=engine if engine == "event" else "vector (risk limits and breakers not modelled)",
+                engine=engine
+                if engine == "event"
+                else "vector (risk limits, breakers and anomaly filter not modelled)",
                 profile=self._profile,
                 first_candle=market.frame.index[0],
                 last_candle=market.frame.index[-1],

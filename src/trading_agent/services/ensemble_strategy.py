@@ -5,7 +5,8 @@ the ensemble (ONNX Runtime) predicts every candle whose features are all known, 
 mapping of the trading rules turns each prediction into an entry, acted on at the next open like
 every strategy. The realised triple-barrier outcomes of the bundle's own barrier score the
 predictions (the classification metrics of the report). Candles inside the window the model was
-trained on are counted and reported: a backtest over them is in sample, and says so.
+trained on are counted and reported: a backtest over them is in sample, and says so. A bundle with
+an anomaly detector scores the same rows, and the event engine's anomaly filter acts on them.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from trading_agent.backtest.metrics_classification import ClassificationMetrics, classification_metrics
-from trading_agent.backtest.strategies import Strategy, replay_strategy
+from trading_agent.backtest.strategies import AnomalyScores, Strategy, replay_strategy
 from trading_agent.domain import SeriesKey, Timeframe
 from trading_agent.features import Bars, compute_features
 from trading_agent.features.labels import triple_barrier_labels
-from trading_agent.models.bundle import load_ensemble, read_bundle_info
+from trading_agent.models.bundle import load_anomaly, load_ensemble, read_bundle_info
 from trading_agent.models.signals import SignalThresholds, signal_directions
 from trading_agent.services.errors import ServiceError
 from trading_agent.training.dataset import BarrierConfig
@@ -44,6 +45,7 @@ class EnsembleStrategy:
     predicted_candles: int
     in_sample_candles: int
     classification: ClassificationMetrics | None
+    anomalous_candles: int | None = None
 
     def summary(self) -> dict[str, Any]:
         """What the backtest report says about the model."""
@@ -51,6 +53,7 @@ class EnsembleStrategy:
             "model": self.model,
             "predicted_candles": self.predicted_candles,
             "in_sample_candles": self.in_sample_candles,
+            "anomalous_candles": self.anomalous_candles,
         }
 
 
@@ -96,8 +99,19 @@ def ensemble_strategy(
         if decided.any()
         else None
     )
+    scorer = load_anomaly(bundle)
+    anomaly = None
+    if scorer is not None:
+        scored = matrix[rows][:, scorer.columns(list(features.columns))]
+        anomaly = AnomalyScores(scorer.score(scored), scorer.threshold)
+    flagged = None if anomaly is None else int(np.count_nonzero(anomaly.scores > anomaly.threshold))
     return EnsembleStrategy(
-        replay_strategy("ensemble", open_ms, entries), model, int(rows.size), in_sample, classification
+        replay_strategy("ensemble", open_ms, entries, anomaly),
+        model,
+        int(rows.size),
+        in_sample,
+        classification,
+        flagged,
     )
 
 

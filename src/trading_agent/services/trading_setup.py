@@ -10,7 +10,8 @@ become money or prices (USD sizes, the slippage guard) go through ``Decimal(repr
 - ``RiskLimits.min_confidence`` <- ``signal_filters.min_confidence``;
 - ``SignalThresholds.<class>_prediction|confidence`` <- ``signal_filters.mapping.<class>``;
 - ``FeeModel.charge_gst`` <- ``execution.charge_gst_on_fees``;
-- ``EngineConfig.default_funding_rate`` (a fraction) <- ``execution.funding_rate_percent`` / 100.
+- ``EngineConfig.default_funding_rate`` (a fraction) <- ``execution.funding_rate_percent`` / 100;
+- ``EngineConfig.anomaly`` (``AnomalyRules``) <- ``anomaly_filter``.
 
 Not in the rules, so left at the engine's defaults: the ``SlippageModel``, ``FeeModel``'s GST rate
 and precision, ``BreakerRules.flatten_on_trip`` and ``EngineConfig.funding_anchor_ms``.
@@ -26,6 +27,7 @@ from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.exits import ExitRules, StopMethod
 from trading_agent.models.signals import SignalThresholds
+from trading_agent.risk.anomaly import AnomalyRules
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import SizingRules
@@ -114,6 +116,7 @@ def engine_config(
             exits=_exit_rules(rules),
             limits=_risk_limits(rules),
             breakers=_breaker_rules(rules),
+            anomaly=AnomalyRules(action=rules.anomaly_filter.action, size_factor=rules.anomaly_filter.size_factor),
             default_funding_rate=_decimal(rules.execution.funding_rate_percent) / 100,
         )
 

@@ -17,7 +17,9 @@ The protocol (docs/TRAINING.md tells it for users):
    ("spot-hold", no costs), the deflated Sharpe over every configuration tried, the reliability
    table, and the deployed model's feature importances.
 5. The model to deploy is trained the same way on the latest windows (``splits.final_split``) and
-   registered as a new version (alias ``candidate``; ``promote`` also makes it production).
+   registered as a new version (alias ``candidate``; ``promote`` also makes it production). With
+   ``anomaly.enabled``, the VAE anomaly detector is fitted on the same training rows and travels
+   in the bundle; the report says which share of the (unseen) validation rows it flags.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ from trading_agent.backtest.vectorized import VectorizedScopeError
 from trading_agent.config.trading_rules import TradingRules
 from trading_agent.config.training import KNOWN_MODELS, TrainingConfig
 from trading_agent.domain import SeriesKey, SizingMethod
+from trading_agent.models.anomaly import VAEAnomalyDetector
+from trading_agent.models.anomaly_runtime import OnnxAnomalyScorer
 from trading_agent.models.base import Model
 from trading_agent.models.bundle import save_ensemble
 from trading_agent.models.calibration import CalibrationMethod, expected_calibration_error, reliability_table
@@ -113,6 +117,7 @@ class TrainingReport(BaseModel):
     reliability: list[dict[str, float]]
     expected_calibration_error: float
     feature_importances: dict[str, float]
+    anomaly: dict[str, float] | None = None
     registered: dict[str, Any] | None
     duration_s: float
 
@@ -140,6 +145,7 @@ class TrainingOutcome:
 
     report: TrainingReport
     predictor: EnsemblePredictor
+    anomaly: OnnxAnomalyScorer | None = None
 
 
 def _pct(value: float | None) -> str:
@@ -247,11 +253,31 @@ class TrainingService:
             notify("final model", 0, 1)
             final = final_split(data.open_ms, data.label_end_ms, wf)
             predictor = fit_ensemble(data, final.train, final.validation, setup)
+            anomaly = self._anomaly_scorer(data, final)
             notify("final model", 1, 1)
             report = self._report(series, scorer=scorer, run=run, tuned=tuned, predictor=predictor, began=began)
+            if anomaly is not None:
+                flagged = anomaly.is_anomaly(data.X[final.validation][:, anomaly.columns(data.feature_names)])
+                report = report.model_copy(
+                    update={"anomaly": {"threshold": anomaly.threshold, "validation_flagged": float(flagged.mean())}}
+                )
             if options.register and self._registry is not None:
-                report = self._register(series, report, predictor, data, final, promote=options.promote)
-            return TrainingOutcome(report, predictor)
+                report = self._register(
+                    series, report, predictor, data, final, anomaly=anomaly, promote=options.promote
+                )
+            return TrainingOutcome(report, predictor, anomaly)
+
+    def _anomaly_scorer(self, data: TrainingSet, final: Split) -> OnnxAnomalyScorer | None:
+        """The anomaly detector on the deployed model's training rows, exported; None when disabled."""
+        section = self._config.anomaly
+        if not section.enabled:
+            return None
+        keep = [i for i, name in enumerate(data.feature_names) if not name.startswith(section.exclude_prefixes)]
+        if not keep:
+            raise ServiceError(f"anomaly.exclude_prefixes {list(section.exclude_prefixes)} leave no feature to read")
+        detector = VAEAnomalyDetector(percentile=section.percentile, epochs=section.epochs)
+        rows = data.X[np.ix_(final.train, keep)]
+        return OnnxAnomalyScorer.from_detector(detector.fit(rows, [data.feature_names[i] for i in keep]))
 
     def _tuning_config(self, series: SeriesKey, options: TrainOptions) -> TuningConfig | None:
         """The Optuna settings, or None when no trial is asked for (the libraries' defaults are used)."""
@@ -424,6 +450,7 @@ class TrainingService:
         data: TrainingSet,
         final: Split,
         *,
+        anomaly: OnnxAnomalyScorer | None,
         promote: bool,
     ) -> TrainingReport:
         assert self._registry is not None
@@ -460,7 +487,7 @@ class TrainingService:
         }
         with tempfile.TemporaryDirectory(prefix="trading-agent-bundle-") as tmp:
             bundle = Path(tmp) / "ensemble"
-            save_ensemble(predictor, bundle, info=info)
+            save_ensemble(predictor, bundle, info=info, anomaly=anomaly)
             report_file = Path(tmp) / "training_report.json"
             report_file.write_text(report.model_dump_json(indent=2))
             version = self._registry.register(

@@ -117,4 +117,11 @@ def training_markdown(report: TrainingReport) -> str:
         "## Feature importances of the deployed model (mean share over the tree models)",
         _table(["feature", "share"], [[name, f"{share:.2%}"] for name, share in report.feature_importances.items()]),
     ]
+    if report.anomaly is not None:
+        parts += [
+            "## Anomaly detector of the deployed model (VAE)",
+            f"Threshold {report.anomaly['threshold']:.4g}; it flags "
+            f"{cell(report.anomaly['validation_flagged'], 'pct')} of the validation rows it was not fitted on. "
+            "While it flags a candle, the anomaly filter of the trading rules halves or blocks new entries.",
+        ]
     return "\n\n".join(parts) + "\n"

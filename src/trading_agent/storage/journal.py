@@ -6,8 +6,9 @@ which :meth:`SqlJournal.read` gives back in order to rebuild the engine after a 
 projection rows of :func:`journal_rows`, one table per kind of fact (``OrderFilled`` is both an
 order snapshot and a fill) for reports and queries. Events without projection rows:
 ``CandleClosed`` (the candle goes to the candle store) and ``FeedGapBackfilled`` (an operational
-fact for logs and metrics; the backfilled candles are in the candle store) and ``ModelDrift`` (kept in
-the ``events`` stream for the model's history, queried by model name there). Nested domain values
+fact for logs and metrics; the backfilled candles are in the candle store), ``ModelDrift`` (kept in
+the ``events`` stream for the model's history, queried by model name there) and ``MarketAnomaly``
+(the anomaly flag's changes, kept in the ``events`` stream). Nested domain values
 in JSON columns (a risk event's intent, a snapshot's positions) keep decimals as strings, so they
 stay exact.
 """
@@ -29,6 +30,7 @@ from trading_agent.domain import (
     Event,
     FeedGapBackfilled,
     FundingApplied,
+    MarketAnomaly,
     ModelDrift,
     Order,
     OrderAccepted,
@@ -256,7 +258,7 @@ def journal_rows(event: Event) -> list[JournalRow]:
                     marks=to_json(marks),
                 )
             ]
-        case CandleClosed() | FeedGapBackfilled() | ModelDrift():
+        case CandleClosed() | FeedGapBackfilled() | ModelDrift() | MarketAnomaly():
             return []
     raise TypeError(f"no journal mapping for {type(event).__name__}")
 

@@ -11,7 +11,7 @@ import pytest
 from tests.testkit.services import REPO_ROOT
 from trading_agent.config import load_settings
 from trading_agent.config.trading_rules import load_trading_rules
-from trading_agent.config.training import TrainingConfig, TuningSection, WalkForwardSection
+from trading_agent.config.training import AnomalySection, TrainingConfig, TuningSection, WalkForwardSection
 from trading_agent.data.files import SeriesFileKind
 from trading_agent.domain import SeriesKey
 from trading_agent.registry.mlflow_registry import ModelRegistry
@@ -25,6 +25,7 @@ CONFIG = TrainingConfig(
     models=("lgbm", "rf"),
     walk_forward=WalkForwardSection(train_days=60, validation_days=20, test_days=14, step_days=14, n_splits=3),
     tuning=TuningSection(trials=2, folds=1),
+    anomaly=AnomalySection(epochs=5),
 )
 
 
@@ -68,6 +69,9 @@ def test_train_reports_out_of_sample_registers_and_the_model_backtests(
     assert report.deflated_sharpe_ratio is None or 0 <= report.deflated_sharpe_ratio <= 1
     assert abs(sum(r["count"] for r in report.reliability) - 42 * 24) <= 24  # 42 days out of sample
     assert math.isclose(sum(report.feature_importances.values()), 1, rel_tol=0.5)  # the top 25 of 181
+    assert report.anomaly is not None and outcome.anomaly is not None
+    assert report.anomaly["threshold"] == outcome.anomaly.threshold
+    assert 0 <= report.anomaly["validation_flagged"] < 0.2  # ~1% of rows like the training ones; more on a shock
 
     # buy-and-hold of the report is the backtest service's over the same candles, an independent path
     window = MarketOptions(start_ms=_ms(first_test), end_ms=int(end.value // 1_000_000))
@@ -85,6 +89,8 @@ def test_train_reports_out_of_sample_registers_and_the_model_backtests(
     )
     assert after.report.model is not None and after.report.model["in_sample_candles"] == 0
     assert after.report.model["predicted_candles"] > 0 and after.report.strategy == "ensemble"
+    flagged = after.report.model["anomalous_candles"]  # the bundle's detector scored the same candles
+    assert flagged is not None and 0 <= flagged <= after.report.model["predicted_candles"]
     scores = after.report.metrics["classification"]  # the predictions against the realised barrier outcomes
     assert scores is not None and 0 <= scores["accuracy"] <= 1 and after.report.benchmark["classification"] is None
     inside = backtests.run(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.testkit.instruments import BTCUSD_ID
 from trading_agent.domain import (
+    AnomalyAction,
     CandleClosed,
     CircuitBreakerReset,
     CircuitBreakerTripped,
@@ -26,6 +27,7 @@ from trading_agent.domain import (
     InstrumentId,
     InstrumentMark,
     Liquidity,
+    MarketAnomaly,
     ModelDrift,
     Order,
     OrderAccepted,
@@ -194,6 +196,9 @@ def sample_events(instrument: InstrumentId, suffix: str | None = None) -> dict[t
         CandleClosed(ts_event=T0, series=series, candle=Candle(T0, 1.0, 2.0, 1.0, 2.0, 1e16)),
         FeedGapBackfilled(ts_event=T0, series=series, missing=2),
         ModelDrift(ts_event=T0, model="lightgbm", short_accuracy=0.48, long_accuracy=0.55, threshold=0.05),
+        MarketAnomaly(
+            ts_event=T0, instrument=instrument, active=False, score=0.5, threshold=1.5, action=AnomalyAction.BLOCK
+        ),
         SignalGenerated(ts_event=T0, signal=signal),
         RiskApproved(ts_event=T0, intent=intent),
         RiskRejected(ts_event=T0, intent=intent, violations=("max_leverage", "daily_loss")),

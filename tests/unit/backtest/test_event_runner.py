@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
 from tests.testkit.features import make_bars, random_walk
+from tests.testkit.engine import OPEN_LIMITS
 from tests.testkit.instruments import btcusd
 from trading_agent.backtest.event_runner import run_event_backtest
-from trading_agent.backtest.strategies import StrategyError, make_strategy
-from trading_agent.domain import OrderFilled, OrderRole, RiskRejected, SizingMethod, Timeframe
+from trading_agent.backtest.strategies import AnomalyScores, StrategyError, make_strategy, replay_strategy
+from trading_agent.domain import (
+    AnomalyAction,
+    MarketAnomaly,
+    OrderFilled,
+    OrderRole,
+    RiskApproved,
+    RiskRejected,
+    SizingMethod,
+    Timeframe,
+)
 from trading_agent.engine import EngineConfig
 from trading_agent.engine.costs import SlippageModel
 from trading_agent.features import Bars
+from trading_agent.risk.anomaly import AnomalyRules
+from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.sizing import SizingRules
 
 D = Decimal
+OPEN_BREAKERS = BreakerRules(max_consecutive_losses=1000, rapid_fire_max_trades=1000)
 SIZING = SizingRules(method=SizingMethod.FIXED_FRACTIONAL, risk_per_trade=0.05, max_position_size=D(100_000))
 
 
@@ -138,3 +152,31 @@ def test_progress_is_reported_up_to_the_last_candle() -> None:
         progress=lambda done, total: seen.append((done, total)),
     )
     assert seen == [(0, 25_000), (10_000, 25_000), (20_000, 25_000), (25_000, 25_000)]
+
+
+@pytest.mark.parametrize("action", [AnomalyAction.BLOCK, AnomalyAction.HALVE])
+def test_the_anomaly_filter_acts_on_the_flagged_candles_of_a_strategy(action: AnomalyAction) -> None:
+    bars = _bars(400)
+    every = bars.ts[50::40]
+    entries = np.where(np.arange(len(every)) % 2 == 0, 1, -1)
+    flagged = np.arange(len(every)) % 3 == 1  # every third entry comes on a flagged candle
+    scores = AnomalyScores(np.where(flagged, 5.0, 0.5), threshold=1.0)
+    limits = replace(OPEN_LIMITS, max_consecutive_losses=1000)
+    config = _config(anomaly=AnomalyRules(action=action), limits=limits, breakers=OPEN_BREAKERS)
+    plain = run_event_backtest(
+        bars, replay_strategy("m", every, entries), instrument=btcusd(), config=config, sizing=SIZING
+    )
+    filtered = run_event_backtest(
+        bars, replay_strategy("m", every, entries, scores), instrument=btcusd(), config=config, sizing=SIZING
+    )
+    flags = [e for e in filtered.events if isinstance(e, MarketAnomaly)]
+    assert [e.active for e in flags] == [True, False] * (len(flags) // 2) + [True] * (len(flags) % 2)
+    assert not any(isinstance(e, MarketAnomaly) for e in plain.events)
+    refused = [e for e in filtered.events if isinstance(e, RiskRejected) and "anomaly" in e.violations]
+    halved = [e for e in filtered.events if isinstance(e, RiskApproved) and e.requested_contracts is not None]
+    if action is AnomalyAction.BLOCK:
+        assert len(refused) == int(flagged.sum()) and not halved
+        assert plain.rejected == 0 and filtered.rejected == len(refused)
+    else:
+        assert halved and not refused
+        assert all(e.intent.contracts < (e.requested_contracts or 0) for e in halved)

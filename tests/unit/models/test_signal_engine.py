@@ -11,6 +11,8 @@ from tests.testkit.models import make_bundle, tiny_sequence_model
 from trading_agent.data.files import read_candle_file
 from trading_agent.domain import Timeframe
 from trading_agent.features import Bars, FeatureEngine, compute_features
+from trading_agent.models.anomaly import VAEAnomalyDetector
+from trading_agent.models.anomaly_runtime import OnnxAnomalyScorer
 from trading_agent.models.base import ModelInputError
 from trading_agent.models.bundle import load_ensemble, save_ensemble
 from trading_agent.models.signal_engine import SignalEngine
@@ -31,7 +33,10 @@ def test_streamed_signals_are_the_batch_predictions(btc_1h_path: Path, tmp_path:
                        "tcn": lambda: tiny_sequence_model("tcn", window=8, layers=3)})  # fmt: skip
     rows = np.arange(len(data))
     predictor = fit_ensemble(data, rows[:1500], rows[1500:2000], setup)
-    save_ensemble(predictor, tmp_path / "bundle", info={"feature_set": "default", "higher_timeframes": []})
+    detector = VAEAnomalyDetector(epochs=3, hidden=16).fit(data.X[:1500], data.feature_names)
+    scorer = OnnxAnomalyScorer.from_detector(detector)
+    info = {"feature_set": "default", "higher_timeframes": []}
+    save_ensemble(predictor, tmp_path / "bundle", info=info, anomaly=scorer)
     engine = SignalEngine.from_bundle(tmp_path / "bundle", Timeframe.H1, THRESHOLDS)
 
     features = compute_features(candles, "default", timeframe=Timeframe.H1).to_numpy(dtype=np.float32)
@@ -46,6 +51,9 @@ def test_streamed_signals_are_the_batch_predictions(btc_1h_path: Path, tmp_path:
     assert [s.signal for s in signals] == [classify(p, c, THRESHOLDS) for p, c in
                                            zip(batch.prediction, batch.confidence, strict=True)]  # fmt: skip
     assert {s.signal.value for s in signals} >= {"buy", "sell"} and set(signals[-1].votes) == {"lgbm", "tcn"}
+    scores = scorer.score(features[full])
+    assert np.allclose([s.anomaly_score for s in signals], scores, rtol=1e-5)
+    assert [s.anomaly for s in signals] == (scores > scorer.threshold).tolist()
 
 
 def test_a_model_trained_on_other_features_is_refused(tmp_path: Path) -> None:

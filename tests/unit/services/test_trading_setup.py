@@ -13,6 +13,7 @@ from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.exits import ExitRules, StopMethod
 from trading_agent.models.signals import SignalThresholds
+from trading_agent.risk.anomaly import AnomalyRules
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import SizingRules
@@ -62,6 +63,10 @@ BREAKERS: dict[str, Source] = {
     "rapid_fire_max_trades": lambda r: r.risk_management.rapid_fire_max_trades,
     "rapid_fire_window_s": lambda r: r.risk_management.rapid_fire_window_s,
 }
+ANOMALY: dict[str, Source] = {
+    "action": lambda r: r.anomaly_filter.action,
+    "size_factor": lambda r: r.anomaly_filter.size_factor,
+}
 SIZING: dict[str, Source] = {
     "method": lambda r: r.position_sizing.method,
     "kelly_fraction": lambda r: r.position_sizing.kelly_fraction,
@@ -80,6 +85,7 @@ ENGINE_PARTS: dict[str, dict[str, Source]] = {
     "exits": EXITS,
     "limits": LIMITS,
     "breakers": BREAKERS,
+    "anomaly": ANOMALY,
 }
 ENGINE_ARGUMENTS = {"session", "timeframe", "initial_balance", "slippage", "default_funding_rate"}
 # Deliberately not in the rules: these keep the dataclass default.
@@ -96,6 +102,7 @@ TABLES: dict[type, set[str]] = {
     RiskLimits: set(LIMITS),
     BreakerRules: set(BREAKERS),
     SizingRules: set(SIZING),
+    AnomalyRules: set(ANOMALY),
 }
 
 # Every value differs from the dataclass defaults, so a field left unwired cannot pass unnoticed.
@@ -137,6 +144,7 @@ NON_DEFAULT_RULES: dict[str, Any] = {
         "max_holding_period_s": 7200,
     },
     "signal_filters": {"min_confidence": 0.72},
+    "anomaly_filter": {"action": "block", "size_factor": 0.25},
     "execution": {
         "max_slippage_percent": 0.25,
         "retry_failed_orders": False,

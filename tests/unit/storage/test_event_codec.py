@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.testkit.instruments import BTCUSD_ID
 from trading_agent.domain import (
+    AnomalyAction,
     Candle,
     CandleClosed,
     CircuitBreakerReset,
@@ -29,6 +30,7 @@ from trading_agent.domain import (
     InstrumentId,
     InstrumentMark,
     Liquidity,
+    MarketAnomaly,
     ModelDrift,
     Order,
     OrderAccepted,
@@ -187,7 +189,7 @@ def every_event() -> list[Event]:
         CandleClosed(ts_event=T0 + 60_000, series=series, candle=Candle(T0, 65010.5, 65020.0, 64990.0, 64999.5, 0.0)),
         FeedGapBackfilled(ts_event=T0, ts_init=T0 + 5, event_id="s1:2", series=series, missing=7),
         SignalGenerated(ts_event=T0, signal=signal),
-        RiskApproved(ts_event=T0, intent=entry),
+        RiskApproved(ts_event=T0, intent=entry, requested_contracts=20),
         RiskRejected(ts_event=T0, intent=stop, violations=("max_open_positions",)),
         OrderSubmitted(ts_event=T0, order=protective),
         OrderAccepted(ts_event=T0, order=accepted),
@@ -206,6 +208,9 @@ def every_event() -> list[Event]:
         CircuitBreakerTripped(ts_event=T0, breaker="daily_loss", reason="-5.2% today"),
         CircuitBreakerReset(ts_event=T0, breaker="daily_loss", reason="new UTC day"),
         ModelDrift(ts_event=T0, model="lightgbm", short_accuracy=0.48, long_accuracy=0.55, threshold=0.05),
+        MarketAnomaly(
+            ts_event=T0, instrument=BTCUSD_ID, active=True, score=3.25, threshold=1.5, action=AnomalyAction.HALVE
+        ),
         EquitySnapshotTaken(
             ts_event=T0 + 60_000,
             state=state,
