@@ -1,4 +1,5 @@
-"""The training configuration (``config/training.yaml``): models, labels, walk-forward windows, tuning.
+"""The training configuration (``config/training.yaml``): models, labels, walk-forward windows, tuning,
+the anomaly detector and sentiment.
 
 The blueprint's TRAINING_CONFIG: walk-forward windows of 180/30/30 days (train, validation, test)
 stepping 7 days, 12 splits; every length is in days, so one file fits every timeframe. Frozen
@@ -21,6 +22,7 @@ __all__ = [
     "BarrierSection",
     "CalibrationName",
     "MetaModelName",
+    "SentimentSection",
     "TrainingConfig",
     "TuningObjectiveName",
     "TuningSection",
@@ -101,6 +103,24 @@ class AnomalySection(_Section):
     )
 
 
+class SentimentSection(_Section):
+    """Headline sentiment features (``sent_*``): a headlines CSV (timestamp, source, text) scored with VADER.
+
+    ``headlines`` null: no sentiment features. A relative path is relative to the directory of the
+    training config file.
+    """
+
+    headlines: Path | None = None
+    windows: tuple[int, ...] = Field(default=(24, 168), min_length=1, description="in candles")
+
+    @field_validator("windows")
+    @classmethod
+    def _positive(cls, windows: tuple[int, ...]) -> tuple[int, ...]:
+        if any(w <= 0 for w in windows) or len(set(windows)) != len(windows):
+            raise ValueError(f"windows must be distinct positive numbers of candles, got {list(windows)}")
+        return windows
+
+
 class TrainingConfig(_Section):
     """Everything ``trading-agent train`` needs besides the series."""
 
@@ -113,6 +133,7 @@ class TrainingConfig(_Section):
     walk_forward: WalkForwardSection = WalkForwardSection()
     tuning: TuningSection = TuningSection()
     anomaly: AnomalySection = AnomalySection()
+    sentiment: SentimentSection = SentimentSection()
 
     @field_validator("models")
     @classmethod
@@ -130,6 +151,11 @@ def load_training_config(config_dir: Path, path: Path | None = None) -> Training
     file or a bad value."""
     path = path or config_dir / "training.yaml"
     try:
-        return TrainingConfig.model_validate(read_yaml_mapping(path))
+        config = TrainingConfig.model_validate(read_yaml_mapping(path))
     except ValidationError as exc:
         raise describe_validation_error(exc, str(path)) from None
+    headlines = config.sentiment.headlines
+    if headlines is None or headlines.is_absolute():
+        return config
+    sentiment = config.sentiment.model_copy(update={"headlines": Path(path).parent / headlines})
+    return config.model_copy(update={"sentiment": sentiment})

@@ -1,4 +1,4 @@
-"""The batch path: every feature of a set over a whole candle frame, optionally with higher timeframes."""
+"""The batch path: every feature of a set over a whole candle frame, optionally with higher timeframes and sentiment."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from trading_agent.data.resample import resample_candles
 from trading_agent.domain import Timeframe
 from trading_agent.features.bars import Bars, FeatureInputError
 from trading_agent.features.registry import build_indicators, feature_specs
+from trading_agent.features.sentiment import sentiment_features
 from trading_agent.features.timeframes import base_timeframe, check_higher, suffixed, visible_rows
 
 __all__ = ["compute_features"]
@@ -36,6 +37,9 @@ def compute_features(
     feature_set: str = "default",
     higher_timeframes: Sequence[Timeframe | str] = (),
     timeframe: Timeframe | str | None = None,
+    *,
+    sentiment: pd.DataFrame | None = None,
+    sentiment_windows: Sequence[int] = (24, 168),
 ) -> pd.DataFrame:
     """Features of ``candles`` (a candle frame), indexed like it, one column per feature, NaN in warm-up.
 
@@ -44,7 +48,11 @@ def compute_features(
     ``higher_timeframes`` the same feature set is computed on each higher timeframe and joined as
     ``<name>@<tf>`` from the base candle on which the higher candle has closed; never earlier.
     ``timeframe`` (the candles' length) is inferred from their most common step when not given; it
-    sizes windows defined in clock time. Raises ``FeatureInputError`` for unsorted or duplicated times,
+    sizes windows defined in clock time. With ``sentiment`` (scores on a UTC index of publication times,
+    see ``features.sentiment``) the ``sent_*`` columns over ``sentiment_windows`` are appended, from the
+    items public at each candle's close; for the models an empty window's mean and the score before
+    the first item read as neutral (0), the count columns saying there was nothing.
+    Raises ``FeatureInputError`` for unsorted or duplicated times,
     a non-UTC index, missing columns, a non-finite or non-positive price, a negative volume, or
     candles whose step is not a supported timeframe.
     """
@@ -72,4 +80,10 @@ def compute_features(
                 seen = rows >= 0
                 joined[seen] = values[rows[seen]]
                 columns[suffixed(name, higher_tf)] = joined
-    return frame_from_arrays(bars.ts, columns)
+    frame = frame_from_arrays(bars.ts, columns)
+    if sentiment is None:
+        return frame
+    if base is None:
+        raise FeatureInputError("sentiment features need the candles' timeframe")
+    mood = sentiment_features(pd.DatetimeIndex(frame.index), base, sentiment, sentiment_windows)
+    return pd.concat([frame, mood.fillna(0.0)], axis=1)

@@ -14,8 +14,9 @@ item published by the close (NaN before the first one). Items with the same time
 frame, so "last" is the frame's last among them.
 
 This module takes the scores frame as an argument (see ``trading_agent.data.sentiment`` for the
-sources): the features layer does no I/O. Wiring these columns into ``compute_features`` and the
-training set is a separate step.
+sources): the features layer does no I/O. ``compute_features(..., sentiment=scores)`` joins these
+columns to the feature rows (an empty window read as neutral there), and the training set takes them
+from ``sentiment.headlines`` of ``config/training.yaml``.
 """
 
 from __future__ import annotations

@@ -71,6 +71,11 @@ class SignalEngine:
     ) -> SignalEngine:
         """The engine of the bundle at ``path`` with the feature set and higher timeframes it was trained on."""
         info = read_bundle_info(path).get("info", {})
+        if info.get("sentiment"):
+            raise ModelInputError(
+                f"{path} was trained with headline sentiment features: the streaming signal engine has no "
+                "sentiment feed yet; train without `sentiment.headlines` to serve it"
+            )
         features = FeatureEngine(
             info.get("feature_set", "default"),
             timeframe=timeframe,

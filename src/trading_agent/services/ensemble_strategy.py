@@ -6,7 +6,8 @@ mapping of the trading rules turns each prediction into an entry, acted on at th
 every strategy. The realised triple-barrier outcomes of the bundle's own barrier score the
 predictions (the classification metrics of the report). Candles inside the window the model was
 trained on are counted and reported: a backtest over them is in sample, and says so. A bundle with
-an anomaly detector scores the same rows, and the event engine's anomaly filter acts on them.
+an anomaly detector scores the same rows, and the event engine's anomaly filter acts on them. A
+model trained with headline sentiment gets its ``sent_*`` features from the same headlines file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from trading_agent.features.labels import triple_barrier_labels
 from trading_agent.models.bundle import load_anomaly, load_ensemble, read_bundle_info
 from trading_agent.models.signals import SignalThresholds, signal_directions
 from trading_agent.services.errors import ServiceError
+from trading_agent.services.sentiment import headline_scores
 from trading_agent.training.dataset import BarrierConfig
 
 __all__ = ["EnsembleStrategy", "ensemble_strategy", "model_name"]
@@ -67,7 +69,16 @@ def ensemble_strategy(
         raise ServiceError(f"{model} was trained on {trained['timeframe']} candles, not {timeframe.value}")
     predictor = load_ensemble(bundle, runtime="onnx")
     higher = [Timeframe.parse(tf) for tf in trained.get("higher_timeframes", [])]
-    features = compute_features(frame, trained.get("feature_set", "default"), higher, timeframe)
+    sentiment = trained.get("sentiment") or {}
+    headlines = sentiment.get("headlines")
+    features = compute_features(
+        frame,
+        trained.get("feature_set", "default"),
+        higher,
+        timeframe,
+        sentiment=headline_scores(None if headlines is None else Path(headlines)),
+        sentiment_windows=tuple(sentiment.get("windows", (24, 168))),
+    )
     if list(features.columns) != list(info["feature_names"]):
         raise ServiceError(f"{model} expects other features than this version computes: retrain it")
     matrix = features.to_numpy(dtype=np.float32)

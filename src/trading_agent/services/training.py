@@ -63,6 +63,7 @@ from trading_agent.registry.mlflow_registry import ModelRegistry
 from trading_agent.services.backtest import BacktestRun, BacktestService, Market, MarketOptions, run_metrics
 from trading_agent.services.ensemble_strategy import model_name
 from trading_agent.services.errors import ServiceError, service_errors
+from trading_agent.services.sentiment import headline_scores, sentiment_info
 from trading_agent.services.trading_setup import signal_thresholds
 from trading_agent.training.dataset import BarrierConfig, TrainingSet, build_training_set
 from trading_agent.training.oof import FoldSetup, fit_ensemble
@@ -276,7 +277,7 @@ class TrainingService:
         if not keep:
             raise ServiceError(f"anomaly.exclude_prefixes {list(section.exclude_prefixes)} leave no feature to read")
         detector = VAEAnomalyDetector(percentile=section.percentile, epochs=section.epochs)
-        rows = data.X[np.ix_(final.train, keep)]
+        rows = data.X[np.ix_(final.train, np.asarray(keep, dtype=np.intp))]
         return OnnxAnomalyScorer.from_detector(detector.fit(rows, [data.feature_names[i] for i in keep]))
 
     def _tuning_config(self, series: SeriesKey, options: TrainOptions) -> TuningConfig | None:
@@ -307,6 +308,8 @@ class TrainingService:
                 feature_set=config.feature_set,
                 higher_timeframes=config.higher_timeframes,
                 barrier=barrier,
+                sentiment=headline_scores(config.sentiment.headlines),
+                sentiment_windows=config.sentiment.windows,
             )
         except ValueError as exc:
             raise ServiceError(f"{series}: {exc}") from None
@@ -461,6 +464,7 @@ class TrainingService:
             "feature_set": config.feature_set,
             "higher_timeframes": [tf.value for tf in config.higher_timeframes],
             "barrier": config.barrier.model_dump(),
+            "sentiment": sentiment_info(config.sentiment.headlines, config.sentiment.windows),
             "trained_from_ms": int(data.open_ms[final.train[0]]),
             "trained_until_ms": int(data.open_ms[final.validation[-1]]) + series.timeframe.ms,
         }

@@ -76,11 +76,16 @@ def build_training_set(
     feature_set: str = "default",
     higher_timeframes: Sequence[Timeframe] = (),
     barrier: BarrierConfig | None = None,
+    sentiment: pd.DataFrame | None = None,
+    sentiment_windows: Sequence[int] = (24, 168),
 ) -> TrainingSet:
-    """Features and labels of ``candles`` (a candle frame of ``timeframe``); raises ``ValueError`` when
-    no row has both all its features and a decided label (too few candles for the warm-up)."""
+    """Features and labels of ``candles`` (a candle frame of ``timeframe``), with the ``sentiment`` scores'
+    features when given; raises ``ValueError`` when no row has both all its features and a decided
+    label (too few candles for the warm-up)."""
     barrier = barrier or BarrierConfig()
-    features = compute_features(candles, feature_set, higher_timeframes, timeframe)
+    features = compute_features(
+        candles, feature_set, higher_timeframes, timeframe, sentiment=sentiment, sentiment_windows=sentiment_windows
+    )
     bars = Bars.from_frame(candles)
     labels = triple_barrier_labels(
         bars,

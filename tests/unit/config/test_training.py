@@ -30,6 +30,9 @@ def test_the_shipped_file_is_the_blueprints_training_config() -> None:
         ("tuning: {objective: accuracy}", "tuning.objective"),
         ("tuning: {trails: 5}", "tuning.trails"),
         ("higher_timeframes: [7m]", "higher_timeframes"),
+        ("anomaly: {percentile: 100}", "anomaly.percentile"),
+        ("sentiment: {windows: [24, 24]}", "sentiment.windows"),
+        ("sentiment: {windows: [0]}", "sentiment.windows"),
     ],
 )
 def test_a_bad_value_is_an_error_naming_it(tmp_path: Path, text: str, named: str) -> None:
@@ -44,6 +47,15 @@ def test_higher_timeframes_parse_and_a_missing_file_is_an_error(tmp_path: Path) 
     assert config.higher_timeframes == (Timeframe.H4, Timeframe.D1) and config.tuning.trials == 0
     with pytest.raises(ConfigError, match="file not found"):
         load_training_config(tmp_path / "nowhere")
+
+
+def test_a_relative_headlines_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "training.yaml").write_text("sentiment: {headlines: news/headlines.csv, windows: [12]}")
+    config = load_training_config(tmp_path)
+    assert config.sentiment.headlines == tmp_path / "news" / "headlines.csv" and config.sentiment.windows == (12,)
+    shipped = load_training_config(REPO_ROOT / "config")
+    assert shipped.sentiment.headlines is None and shipped.anomaly.enabled
+    assert shipped.anomaly.exclude_prefixes == ("cdl_",)
 
 
 def test_the_shipped_evaluation_file_loads_by_path() -> None:

@@ -60,3 +60,10 @@ def test_a_model_trained_on_other_features_is_refused(tmp_path: Path) -> None:
     bundle = make_bundle(tmp_path)  # twelve features f0..f11
     with pytest.raises(ModelInputError, match="retrain"):
         SignalEngine(load_ensemble(bundle.path), FeatureEngine("default", timeframe=Timeframe.H1), THRESHOLDS)
+
+
+def test_a_bundle_trained_with_sentiment_is_refused_until_there_is_a_sentiment_feed(tmp_path: Path) -> None:
+    plain = make_bundle(tmp_path)
+    save_ensemble(plain.predictor, tmp_path / "mood", info={"sentiment": {"headlines": "h.csv", "windows": [24]}})
+    with pytest.raises(ModelInputError, match="no sentiment feed"):
+        SignalEngine.from_bundle(tmp_path / "mood", Timeframe.H1, THRESHOLDS)
