@@ -8,8 +8,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from tests.testkit.features import make_bars, random_walk
 from tests.testkit.engine import OPEN_LIMITS
+from tests.testkit.features import make_bars, random_walk
 from tests.testkit.instruments import btcusd
 from trading_agent.backtest.event_runner import run_event_backtest
 from trading_agent.backtest.strategies import AnomalyScores, StrategyError, make_strategy, replay_strategy
