@@ -51,7 +51,7 @@ from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import PositionSizer, SizingContext, SizingRules, contracts_for_notional, make_sizer
 
-__all__ = ["ATR_PERIOD", "EventBacktest", "equity_curve", "run_event_backtest"]
+__all__ = ["ATR_PERIOD", "EventBacktest", "equity_curve", "run_event_backtest", "volatility_inputs"]
 
 ATR_PERIOD = 14
 VOLATILITY_AVERAGE = 200  # candles in the average the volatility breaker compares with
@@ -82,7 +82,7 @@ def _yardstick(config: EngineConfig) -> EngineConfig:
     )
 
 
-def _volatility(bars: Bars) -> tuple[list[float | None], list[float | None], list[float]]:
+def volatility_inputs(bars: Bars) -> tuple[list[float | None], list[float | None], list[float]]:
     """ATR, ATR / close and its average, each as known at every close (None during the warm-up)."""
     atr = talib.ATR(bars.high, bars.low, bars.close, ATR_PERIOD)
     relative = atr / bars.close
@@ -115,7 +115,7 @@ def run_event_backtest(
         engine_config, [instrument], journal=journal, funding={instrument.id: funding} if funding else None
     )
     feed, sizer = engine.feed(instrument.id), make_sizer(sizing)
-    relative, average, atr = _volatility(bars)
+    relative, average, atr = volatility_inputs(bars)
     columns = (bars.ts.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist())
     volume = bars.volume.tolist()
     entries, exits = signals.entries.tolist(), signals.exits.tolist()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from trading_agent import __version__
-from trading_agent.cli import config, data, features, models
+from trading_agent.cli import config, data, features, models, rl
 from trading_agent.cli.backtest import backtest, montecarlo, walkforward
 from trading_agent.cli.context import CliContext, err_console
 from trading_agent.cli.run import run
@@ -29,6 +29,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
 app.add_typer(config.app, name="config")
 app.add_typer(models.app, name="models")
+app.add_typer(rl.app, name="rl")
 app.command()(run)
 app.command()(backtest)
 app.command()(walkforward)

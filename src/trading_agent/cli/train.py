@@ -27,11 +27,11 @@ from trading_agent.services.files import write_text
 if TYPE_CHECKING:
     from trading_agent.services.training import TrainingProgress, TrainingReport
 
-__all__ = ["train"]
+__all__ = ["check_report_path", "progress_bars", "train"]
 
 
 @contextmanager
-def _progress_bars(quiet: bool) -> Iterator[TrainingProgress | None]:
+def progress_bars(quiet: bool) -> Iterator[TrainingProgress | None]:
     """One bar per stage (tuning each model, the walk-forward folds, the final model) on a terminal."""
     if quiet or not console.is_terminal:
         yield None
@@ -48,7 +48,7 @@ def _progress_bars(quiet: bool) -> Iterator[TrainingProgress | None]:
         yield update
 
 
-def _check_report_path(path: Path | None) -> None:
+def check_report_path(path: Path | None) -> None:
     if path is not None and path.suffix.lower() not in (".json", ".md"):
         raise ServiceError(f"{path}: the training report is .json or .md")
 
@@ -123,7 +123,7 @@ def train(
     from trading_agent.services.training import TrainingService, TrainOptions
     from trading_agent.services.training_markdown import training_markdown
 
-    _check_report_path(report_out)
+    check_report_path(report_out)
     settings = state(ctx).settings
     rules = load_trading_rules(settings.config_dir, settings.profile)
     registry = ModelRegistry(settings.mlflow_tracking_uri) if register else None
@@ -140,7 +140,7 @@ def train(
         register=register,
         promote=promote,
     )
-    with _progress_bars(json_) as progress:
+    with progress_bars(json_) as progress:
         outcome = service.train(SeriesKey.of(exchange, symbol, timeframe), options, progress=progress)
     report = outcome.report
     if report_out is not None:

@@ -157,6 +157,25 @@ class ModelRegistry:
             read_bundle_info(bundle_dir)  # a clear error now rather than an unloadable version later
         except ModelInputError as exc:
             raise RegistryError(f"cannot register {name}: {exc}") from exc
+        return self._log_version(
+            bundle_dir, _BUNDLE_PATH, name=name, params=params, metrics=metrics, fold_metrics=fold_metrics,
+            tags=tags, files=files,
+        )  # fmt: skip
+
+    def _log_version(
+        self,
+        directory: Path,
+        artifact_path: str,
+        *,
+        name: str,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        fold_metrics: FoldMetrics,
+        tags: dict[str, str],
+        files: Sequence[Path],
+    ) -> ModelVersionInfo:
+        """One run logging ``directory`` under ``artifact_path`` (and ``files`` under ``report/``); a new
+        version of ``name`` from it, aliased ``candidate``."""
         for file in files:
             if not Path(file).is_file():
                 raise RegistryError(f"cannot register {name}: report file {file} does not exist")
@@ -170,13 +189,13 @@ class ModelRegistry:
             run = self._client.create_run(experiment_id, run_name=f"{name}-{int(time.time())}")
             run_id = run.info.run_id
             self._log(run_id, params, metrics, fold_metrics, tags)
-            self._client.log_artifacts(run_id, str(bundle_dir), _BUNDLE_PATH)
+            self._client.log_artifacts(run_id, str(directory), artifact_path)
             for file in files:
                 self._client.log_artifact(run_id, str(file), _REPORT_PATH)
             self._client.set_terminated(run_id)
             if not self._exists(name):
                 self._client.create_registered_model(name)
-            source = f"{run.info.artifact_uri}/{_BUNDLE_PATH}"
+            source = f"{run.info.artifact_uri}/{artifact_path}"
             created = self._client.create_model_version(name, source, run_id)
             self._client.set_registered_model_alias(name, CANDIDATE, created.version)
         return self.version(name, int(created.version))
