@@ -19,7 +19,12 @@ ends at its decision row and sees nothing later. Training, in ``fit``:
   a row with a training window; the best epoch's weights (lowest hold-out loss) are restored;
 - a cross-entropy loss weighted by balanced class weights times ``sample_weight``; AdamW; gradient
   norm clipping; a fixed seed and deterministic algorithms (the global RNG and determinism flag are
-  restored afterwards).
+  restored afterwards);
+- optional training-data augmentation (``augmentation``: a ``models.augmentation.Augmentation`` or its
+  dict form, ``None`` by default = off): in every epoch, ``copies`` freshly augmented copies of the
+  training windows (transformed in standardised units, labels and weights repeated) join the
+  originals. The hold-out and ``predict_proba`` never see an augmented window. The params keep the
+  dict form, so ``metadata.json`` and ``load`` round-trip it.
 
 ``SEQUENCE_MODELS`` and ``make_sequence_model`` build a model from a short key ("lstm",
 "transformer", "tcn", "gru").
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
+from trading_agent.models.augmentation import Augmentation, augment
 from trading_agent.models.base import (
     InputKind,
     ModelInputError,
@@ -82,6 +88,7 @@ COMMON_PARAMS: dict[str, Any] = {
     "grad_clip": 1.0,
     "seed": 0,
     "device": "cpu",
+    "augmentation": None,
 }
 """The training parameters every sequence model takes (small enough to train on a CPU)."""
 
@@ -147,6 +154,8 @@ class SequenceModel(NativeModelBase, ABC):
         super().__init__(name, {**COMMON_PARAMS, **self.default_params, **params})
         if int(self.params["window"]) < 1:
             raise ModelInputError(f"window must be at least 1, got {self.params['window']}")
+        augmentation = Augmentation.from_value(self.params["augmentation"])
+        self.params["augmentation"] = None if augmentation is None else augmentation.to_dict()
         self.progress = progress
         self.history_: list[tuple[int, float, float | None]] = []
         self.best_epoch_: int | None = None
@@ -163,6 +172,11 @@ class SequenceModel(NativeModelBase, ABC):
     def window(self) -> int:
         """The number of rows per sample."""
         return int(self.params["window"])
+
+    @property
+    def augmentation(self) -> Augmentation | None:
+        """The training-data augmentation (``None``: off)."""
+        return Augmentation.from_value(self.params["augmentation"])
 
     @property
     def scaler(self) -> tuple[np.ndarray, np.ndarray]:
@@ -292,6 +306,7 @@ class SequenceModel(NativeModelBase, ABC):
             return (per_sample * class_weight[yb] * wb).sum() / wb.sum().clamp_min(1e-12)
 
         X_train, y_train, w_train = tensors(slice(0, n_train))
+        augmented = _AugmentedEpochs.of(self.augmentation, network, X[:n_train], n_train)
         holdout = tensors(slice(hold_start, len(X))) if hold_start < len(X) else None
         optimizer = torch.optim.AdamW(
             network.parameters(), lr=float(self.params["lr"]), weight_decay=float(self.params["weight_decay"])
@@ -301,17 +316,21 @@ class SequenceModel(NativeModelBase, ABC):
         self.history_, self.best_epoch_ = [], None
         for epoch in range(1, int(self.params["epochs"]) + 1):
             network.train()
-            order = torch.randperm(n_train, device=device)
+            X_epoch, y_epoch, w_epoch = (X_train, y_train, w_train)
+            if augmented is not None:
+                X_epoch, y_epoch, w_epoch = augmented.epoch(epoch, X_train, y_train, w_train)
+            n_epoch = len(X_epoch)
+            order = torch.randperm(n_epoch, device=device)
             total = 0.0
-            for start in range(0, n_train, batch_size):
+            for start in range(0, n_epoch, batch_size):
                 batch = order[start : start + batch_size]
                 optimizer.zero_grad()
-                loss = loss_of(X_train[batch], y_train[batch], w_train[batch])
+                loss = loss_of(X_epoch[batch], y_epoch[batch], w_epoch[batch])
                 loss.backward()  # type: ignore[no-untyped-call]
                 torch.nn.utils.clip_grad_norm_(network.parameters(), float(self.params["grad_clip"]))
                 optimizer.step()
                 total += float(loss.detach()) * len(batch)
-            train_loss = total / n_train
+            train_loss = total / n_epoch
             hold_loss = None
             if holdout is not None:
                 network.eval()
@@ -332,6 +351,39 @@ class SequenceModel(NativeModelBase, ABC):
         if holdout is not None:
             network.load_state_dict(best_state)
         network.eval()
+
+
+class _AugmentedEpochs:
+    """The training windows of every epoch when augmentation is on: originals plus freshly augmented copies."""
+
+    def __init__(self, config: Augmentation, mean: np.ndarray, std: np.ndarray, X_train: np.ndarray) -> None:
+        self.config = config
+        self.mean, self.std = mean.astype(np.float32), std.astype(np.float32)
+        self.standardised = (X_train - self.mean) / self.std
+
+    @classmethod
+    def of(
+        cls, config: Augmentation | None, network: SequenceNetwork, X_train: np.ndarray, n_train: int
+    ) -> _AugmentedEpochs | None:
+        """The augmenter for ``config``, or None when it is off (then training is exactly as without it)."""
+        if config is None or not config.enabled or n_train == 0:
+            return None
+        mean, std = (b.detach().cpu().numpy() for b in (network.scaler_mean, network.scaler_std))
+        return cls(config, mean, std, X_train)
+
+    def epoch(
+        self, epoch: int, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``X, y, w`` followed by ``copies`` augmented copies of ``X`` (raw units) with their labels and weights."""
+        import torch
+
+        rng = np.random.default_rng([self.config.seed, epoch])
+        copies = [
+            torch.from_numpy(np.ascontiguousarray(augment(self.standardised, self.config, rng) * self.std + self.mean))
+            for _ in range(self.config.copies)
+        ]
+        repeat = self.config.copies + 1
+        return torch.cat([X, *(c.to(X.device) for c in copies)]), y.repeat(repeat), w.repeat(repeat)
 
 
 class LSTMAttentionModel(SequenceModel):
