@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+
+from benchmarks.btc_market import REAL_BTC_1H
 
 if TYPE_CHECKING:
     from trading_agent.training.dataset import TrainingSet
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AUGMENTATION", "main"]
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "binance_BTCUSDT_1h.csv.gz"
 START, END = "2021-10-01", "2024-07-01"
 AUGMENTATION = {"jitter_sigma": 0.05, "scaling_sigma": 0.1, "slice_fraction": 0.1, "copies": 1, "seed": 0}
 MODEL_PARAMS = {"epochs": 20, "patience": 4}
@@ -53,7 +53,7 @@ def _data() -> tuple[TrainingSet, list[Split]]:
     from trading_agent.training.dataset import build_training_set
     from trading_agent.training.splits import WalkForwardConfig, purged_walk_forward
 
-    candles = read_candle_file(REAL, Timeframe.H1)
+    candles = read_candle_file(REAL_BTC_1H, Timeframe.H1)
     candles = candles[(candles.index >= START) & (candles.index < END)]
     data = build_training_set(candles, Timeframe.H1)
     config = WalkForwardConfig(train_days=180, validation_days=30, test_days=30, step_days=120, n_splits=3)
@@ -88,8 +88,8 @@ def main() -> None:
 
     torch.set_num_threads(2)
     console = Console()
-    if not REAL.is_file():
-        console.print(f"skipped: {REAL} is absent (real data only)")
+    if not REAL_BTC_1H.is_file():
+        console.print(f"skipped: {REAL_BTC_1H} is absent (real data only)")
         return
     data, splits = _data()
     console.print(f"{len(data):,} rows x {data.X.shape[1]} features; augmentation {AUGMENTATION}")

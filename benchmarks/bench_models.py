@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.btc_market import REAL_BTC_1H
 from benchmarks.timing import latencies_ms
 from trading_agent.data.files import read_candle_file
 from trading_agent.data.synthetic import SyntheticMarket
@@ -33,14 +33,13 @@ from trading_agent.training.dataset import build_training_set
 
 __all__ = ["main"]
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "binance_BTCUSDT_1h.csv.gz"
 N_TRAIN, N_META, CALLS, WARMUP = 12_000, 2_000, 2_000, 50
 GOAL_P95_MS = 1.0
 
 
 def _candles() -> tuple[pd.DataFrame, str]:
-    if REAL.is_file():
-        return read_candle_file(REAL, Timeframe.H1).iloc[:16_000], "BTC/USDT 1h (real)"
+    if REAL_BTC_1H.is_file():
+        return read_candle_file(REAL_BTC_1H, Timeframe.H1).iloc[:16_000], "BTC/USDT 1h (real)"
     return SyntheticMarket(seed=7).generate(16_000), "synthetic 1h (../shared/data absent)"
 
 

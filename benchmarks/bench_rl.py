@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.btc_market import CONFIG_DIR, btc_1h_market
+
 __all__ = ["main"]
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "binance_BTCUSDT_1h.csv.gz"
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
-START_MS, END_MS = 1_656_633_600_000, 1_719_792_000_000  # 2022-07-01, 2024-07-01
 TIMESTEPS = int(os.environ.get("RL_BENCH_TIMESTEPS", "10000"))
 FOLDS = 3
 ALGORITHMS = ("ppo", "dqn")
@@ -42,29 +39,15 @@ ALGORITHMS = ("ppo", "dqn")
 def _train(algorithm: str) -> dict[str, Any]:
     import torch
 
-    from trading_agent.config import load_settings
     from trading_agent.config.rl import load_rl_config
     from trading_agent.config.trading_rules import load_trading_rules
     from trading_agent.config.training import load_training_config
-    from trading_agent.data.files import SeriesFileKind
-    from trading_agent.data.synthetic import SyntheticMarket
-    from trading_agent.domain import SeriesKey
     from trading_agent.services.backtest import BacktestService
-    from trading_agent.services.market_data import MarketDataService
     from trading_agent.services.rl_training import RLTrainingService, RLTrainOptions
-    from trading_agent.storage.candles import open_store
 
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(database_url=f"sqlite:///{tmp}/bench.db", config_dir=CONFIG_DIR)
-        market = MarketDataService(open_store(settings.database_url), settings.delta)
-        series = SeriesKey.of("binance", "BTCUSDT", "1h")
-        if REAL.is_file():
-            market.import_file(REAL, "binance", "BTCUSDT", "1h", SeriesFileKind.CANDLES)
-            source, start, end = "BTC/USDT 1h (real)", START_MS, END_MS
-        else:
-            market.store.upsert_candles(series, SyntheticMarket(seed=7).generate(2 * 8760))
-            source, start, end = "synthetic 1h (../shared/data absent)", None, None
+    with btc_1h_market() as bench:
+        market, series, source, start, end = bench.service, bench.series, bench.source, bench.start_ms, bench.end_ms
         rules = load_trading_rules(CONFIG_DIR)
         config = load_rl_config(CONFIG_DIR).model_copy(update={"folds": FOLDS})
         service = RLTrainingService(

@@ -12,18 +12,17 @@ real mean and variance, and the stationary block bootstrap of ``backtest.monteca
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.btc_market import REAL_BTC_1H
 from trading_agent.backtest.montecarlo import generated_monte_carlo, stationary_bootstrap_indices
 from trading_agent.backtest.stylised_facts import ABS_LAGS, RETURN_LAGS, StylisedFacts, segments, stylised_facts
 
 __all__ = ["main"]
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "binance_BTCUSDT_1h.csv.gz"
 LENGTH, PATHS, BLOCK, SEED = 1000, 200, 24, 0
 
 
@@ -48,10 +47,10 @@ def main() -> None:
 
     torch.set_num_threads(1)
     console = Console()
-    if not REAL.is_file():
-        console.print(f"skipped: {REAL} is absent (real data only)")
+    if not REAL_BTC_1H.is_file():
+        console.print(f"skipped: {REAL_BTC_1H} is absent (real data only)")
         return
-    returns = np.diff(np.log(read_candle_file(REAL, Timeframe.H1)["close"].to_numpy()))
+    returns = np.diff(np.log(read_candle_file(REAL_BTC_1H, Timeframe.H1)["close"].to_numpy()))
     began = time.perf_counter()
     generator = ScenarioGenerator(seed=SEED).fit(returns)
     fit_s = time.perf_counter() - began

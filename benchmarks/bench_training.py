@@ -29,10 +29,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.btc_market import CONFIG_DIR, btc_1h_market
+
 __all__ = ["main"]
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "binance_BTCUSDT_1h.csv.gz"
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 GOAL_WALL_S, GOAL_TRAIN_MB, GOAL_SERVE_MB = 600.0, 4096.0, 300.0
 ONE_YEAR_OF_MINUTES = 525_600
 
@@ -43,27 +43,13 @@ def _peak_mb() -> float:
 
 
 def _wall() -> dict[str, float | str]:
-    from trading_agent.config import load_settings
     from trading_agent.config.trading_rules import load_trading_rules
     from trading_agent.config.training import load_training_config
-    from trading_agent.data.files import SeriesFileKind
-    from trading_agent.data.synthetic import SyntheticMarket
-    from trading_agent.domain import SeriesKey
     from trading_agent.services.backtest import BacktestService
-    from trading_agent.services.market_data import MarketDataService
     from trading_agent.services.training import TrainingService, TrainOptions
-    from trading_agent.storage.candles import open_store
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(database_url=f"sqlite:///{tmp}/bench.db", config_dir=CONFIG_DIR)
-        market = MarketDataService(open_store(settings.database_url), settings.delta)
-        series = SeriesKey.of("binance", "BTCUSDT", "1h")
-        if REAL.is_file():
-            market.import_file(REAL, "binance", "BTCUSDT", "1h", SeriesFileKind.CANDLES)
-            source, start, end = "BTC/USDT 1h (real)", 1_656_633_600_000, 1_719_792_000_000  # 2022-07-01, 2024-07-01
-        else:
-            market.store.upsert_candles(series, SyntheticMarket(seed=7).generate(2 * 8760))
-            source, start, end = "synthetic 1h (../shared/data absent)", None, None
+    with btc_1h_market() as bench:
+        market, series, source, start, end = bench.service, bench.series, bench.source, bench.start_ms, bench.end_ms
         rules = load_trading_rules(CONFIG_DIR)
         backtests = BacktestService(market, rules, CONFIG_DIR, None)
         service = TrainingService(backtests, rules, load_training_config(CONFIG_DIR), None)

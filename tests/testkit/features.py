@@ -66,6 +66,16 @@ def random_walk(n: int, seed: int | np.random.Generator, *, step: float = 0.01, 
     return level * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, step, n)))
 
 
+def garch_returns(n: int = 3000, seed: int = 0) -> np.ndarray:
+    """A GARCH(1,1) series of hourly-sized log returns (clustered volatility, fat tails)."""
+    rng = np.random.default_rng(seed)
+    out, variance = np.empty(n), 1e-4
+    for t in range(n):
+        out[t] = np.sqrt(variance) * rng.standard_normal()
+        variance = 1e-6 + 0.1 * out[t] ** 2 + 0.88 * variance
+    return out
+
+
 def random_bars(
     n: int, seed: int, *, level: float = 100.0, step: float = 0.01, spread: float = 0.5, max_volume: float | None = None
 ) -> Bars:

@@ -120,11 +120,11 @@ def run_event_backtest(
     volume = bars.volume.tolist()
     entries, exits = signals.entries.tolist(), signals.exits.tolist()
     anomaly = signals.anomaly
-    scores = [math.nan] * len(volume) if anomaly is None else anomaly.scores.tolist()
+    scores = None if anomaly is None else anomaly.scores.tolist()
     rejected = 0
     for i, (ts, open_, high, low, close) in enumerate(zip(*columns, strict=True)):
         feed(ts, open_, high, low, close, volume[i], relative[i], average[i])
-        if anomaly is not None and math.isfinite(scores[i]):
+        if anomaly is not None and scores is not None and math.isfinite(scores[i]):
             engine.report_anomaly(instrument.id, score=scores[i], threshold=anomaly.threshold)
         if entries[i] or exits[i]:
             rejected += _act(

@@ -25,7 +25,6 @@ Each segment is a fresh episode: a position is not carried across segments (each
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 
 from trading_agent.backtest.metrics import periods_per_year
@@ -51,6 +49,7 @@ from trading_agent.registry.policy_registry import PolicyRegistry
 from trading_agent.services.backtest import BacktestRun, BacktestService, Market, MarketOptions, run_metrics
 from trading_agent.services.ensemble_strategy import model_name
 from trading_agent.services.errors import ServiceError, service_errors
+from trading_agent.services.report_values import finite, num, pct, stamp
 from trading_agent.training.dataset import BarrierConfig, TrainingSet, build_training_set
 from trading_agent.training.splits import Split, WalkForwardConfig, final_split, purged_walk_forward
 
@@ -125,8 +124,8 @@ class RLTrainingReport(BaseModel):
         ret, sharpe = self.summary["total_return"], self.summary["sharpe_ratio"]
         return (
             f"The {self.algorithm.upper()} agent {verdict} buy-and-hold after costs over {len(self.seeds)} seeds: "
-            f"return {_pct(ret['mean'])} ± {_pct(ret['std'])} vs {_pct(self.buy_hold.get('total_return'))}, "
-            f"Sharpe {_num(sharpe['mean'])} ± {_num(sharpe['std'])} vs {_num(self.buy_hold.get('sharpe_ratio'))}."
+            f"return {pct(ret['mean'])} ± {pct(ret['std'])} vs {pct(self.buy_hold.get('total_return'))}, "
+            f"Sharpe {num(sharpe['mean'])} ± {num(sharpe['std'])} vs {num(self.buy_hold.get('sharpe_ratio'))}."
         )
 
 
@@ -136,24 +135,6 @@ class RLTrainingOutcome:
 
     report: RLTrainingReport
     policy: RLPolicy | None
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
-def _stamp(ms: int) -> pd.Timestamp:
-    return pd.Timestamp(ms, unit="ms", tz="UTC")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,11 +309,11 @@ class RLTrainingService:
         return {
             "fold": segment.split.index,
             "seed": seed,
-            "start": str(_stamp(segment.split.test_start_ms)),
+            "start": str(stamp(segment.split.test_start_ms)),
             "candles": segment.stop - segment.start,
-            **{key: _finite(metrics[key]) for key in METRICS},
+            **{key: finite(metrics[key]) for key in METRICS},
             "rejected": result.rejected,
-            "buy_hold_return": _finite(theirs["total_return"]),
+            "buy_hold_return": finite(theirs["total_return"]),
         }
 
     def _report(
@@ -354,7 +335,7 @@ class RLTrainingService:
         for seed, results in played.items():
             run = _stitched([(r.equity, r.in_position, r.trades, r.rejected) for r in results], deposit)
             metrics = run_metrics(run, per_year).to_dict()
-            per_seed.append({"seed": seed, **{key: _finite(metrics[key]) for key in METRICS}, "rejected": run.rejected})
+            per_seed.append({"seed": seed, **{key: finite(metrics[key]) for key in METRICS}, "rejected": run.rejected})
         holds = [_buy_hold(market, segment) for segment in segments]
         hold = _stitched([(h.equity, h.in_position, h.trades, h.rejected) for h in holds], deposit)
         hold_metrics = run_metrics(hold, per_year).to_dict()
@@ -376,13 +357,13 @@ class RLTrainingService:
             window=config.window,
             features=list(names),
             drawdown_penalty=config.reward.drawdown_penalty,
-            out_of_sample_start=_stamp(int(market.bars.ts[first.start])),
-            out_of_sample_end=_stamp(int(market.bars.ts[last.stop - 1]) + series.timeframe.ms),
+            out_of_sample_start=stamp(int(market.bars.ts[first.start])),
+            out_of_sample_end=stamp(int(market.bars.ts[last.stop - 1]) + series.timeframe.ms),
             splits=[_split_row(segment, market) for segment in segments],
             folds=folds,
             per_seed=per_seed,
             summary=summary,
-            buy_hold={key: _finite(hold_metrics[key]) for key in METRICS},
+            buy_hold={key: finite(hold_metrics[key]) for key in METRICS},
             ensemble=self._ensemble_record(series),
             training_s=training_s,
             duration_s=time.perf_counter() - began,
@@ -420,7 +401,7 @@ class RLTrainingService:
             return report
         metrics = {f"oos_{key}_{stat}": value for key, row in report.summary.items() for stat, value in row.items()}
         metrics["oos_buy_hold_return"] = report.buy_hold["total_return"]
-        finite = {key: float(value) for key, value in metrics.items() if value is not None}
+        known = {key: float(value) for key, value in metrics.items() if value is not None}
         fold_metrics = []
         for index in dict.fromkeys(row["fold"] for row in report.folds):
             rows = [row for row in report.folds if row["fold"] == index]
@@ -447,7 +428,7 @@ class RLTrainingService:
                 folder,
                 name=policy.name,
                 params=params,
-                metrics=finite,
+                metrics=known,
                 fold_metrics=fold_metrics,
                 tags={"series": str(series), "contract": report.contract, "role": report.role, "kind": "rl-policy"},
                 files=[report_file],
@@ -543,9 +524,9 @@ def _split_row(segment: _Segment, market: Market) -> dict[str, Any]:
     split = segment.split
     return {
         "fold": split.index,
-        "train": [str(_stamp(split.train_start_ms)), str(_stamp(split.train_end_ms))],
-        "test": [str(_stamp(split.test_start_ms)), str(_stamp(split.test_end_ms))],
-        "traded": [str(_stamp(int(market.bars.ts[segment.start]))), str(_stamp(int(market.bars.ts[segment.stop - 1])))],
+        "train": [str(stamp(split.train_start_ms)), str(stamp(split.train_end_ms))],
+        "test": [str(stamp(split.test_start_ms)), str(stamp(split.test_end_ms))],
+        "traded": [str(stamp(int(market.bars.ts[segment.start]))), str(stamp(int(market.bars.ts[segment.stop - 1])))],
     }
 
 
@@ -555,11 +536,11 @@ def rl_training_markdown(report: RLTrainingReport) -> str:
 
     def row(name: str, values: dict[str, Any]) -> str:
         cells = (
-            _pct(values.get("total_return")),
-            _num(values.get("sharpe_ratio")),
-            _pct(values.get("max_drawdown")),
+            pct(values.get("total_return")),
+            num(values.get("sharpe_ratio")),
+            pct(values.get("max_drawdown")),
             "n/a" if values.get("num_trades") is None else f"{values['num_trades']:.0f}",
-            _pct(values.get("exposure")),
+            pct(values.get("exposure")),
         )
         return f"| {name} | " + " | ".join(cells) + " |"
 
@@ -588,8 +569,8 @@ def rl_training_markdown(report: RLTrainingReport) -> str:
     lines += ["", "## Folds", "", "| fold | seed | start | candles | return | Sharpe | trades | buy-and-hold |"]
     lines.append("|---:|---:|---|---:|---:|---:|---:|---:|")
     lines += [
-        f"| {r['fold']} | {r['seed']} | {r['start']} | {r['candles']} | {_pct(r['total_return'])} | "
-        f"{_num(r['sharpe_ratio'])} | {r['num_trades']} | {_pct(r['buy_hold_return'])} |"
+        f"| {r['fold']} | {r['seed']} | {r['start']} | {r['candles']} | {pct(r['total_return'])} | "
+        f"{num(r['sharpe_ratio'])} | {r['num_trades']} | {pct(r['buy_hold_return'])} |"
         for r in report.folds
     ]
     lines += ["", f"Training {report.training_s:,.0f} s of {report.duration_s:,.0f} s in all."]

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 from sklearn.metrics import brier_score_loss, log_loss
 
@@ -63,6 +62,7 @@ from trading_agent.registry.mlflow_registry import ModelRegistry
 from trading_agent.services.backtest import BacktestRun, BacktestService, Market, MarketOptions, run_metrics
 from trading_agent.services.ensemble_strategy import model_name
 from trading_agent.services.errors import ServiceError, service_errors
+from trading_agent.services.report_values import finite, num, pct, stamp
 from trading_agent.services.sentiment import headline_scores, sentiment_info
 from trading_agent.services.trading_setup import signal_thresholds
 from trading_agent.training.dataset import BarrierConfig, TrainingSet, build_training_set
@@ -135,8 +135,8 @@ class TrainingReport(BaseModel):
         ours, theirs = self.out_of_sample["ensemble"], self.out_of_sample["buy-hold"]
         verdict = "beats" if self.beats_buy_hold() else "does NOT beat"
         return (
-            f"The ensemble {verdict} buy-and-hold after costs: return {_pct(ours['total_return'])} vs "
-            f"{_pct(theirs['total_return'])}, Sharpe {_num(ours['sharpe_ratio'])} vs {_num(theirs['sharpe_ratio'])}."
+            f"The ensemble {verdict} buy-and-hold after costs: return {pct(ours['total_return'])} vs "
+            f"{pct(theirs['total_return'])}, Sharpe {num(ours['sharpe_ratio'])} vs {num(theirs['sharpe_ratio'])}."
         )
 
 
@@ -147,23 +147,6 @@ class TrainingOutcome:
     report: TrainingReport
     predictor: EnsemblePredictor
     anomaly: OnnxAnomalyScorer | None = None
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
-def _stamp(ms: int) -> pd.Timestamp:
-    return pd.Timestamp(ms, unit="ms", tz="UTC")
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities as None, so the report is valid JSON."""
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,7 +379,7 @@ class TrainingService:
         out_of_sample = {}
         for name, result in runs.items():
             metrics = run_metrics(result, per_year).to_dict()
-            shown = {key: _finite(metrics[key]) for key in _SHOWN_METRICS}
+            shown = {key: finite(metrics[key]) for key in _SHOWN_METRICS}
             if name in candidates:
                 shown |= _classification(y, candidates[name])
             out_of_sample[name] = shown
@@ -406,15 +389,15 @@ class TrainingService:
             if name in candidates
         ]
         n_trials = len(trial_sharpes) + sum(result.n_trials for result in tuned.values())
-        finite = [s for s in trial_sharpes if math.isfinite(s)]
+        finite_sharpes = [s for s in trial_sharpes if math.isfinite(s)]
         dsr = (
             deflated_sharpe_ratio(
                 returns_from_equity(runs["ensemble"].equity),
                 n_trials=n_trials,
-                trial_sharpes=finite,
+                trial_sharpes=finite_sharpes,
                 periods_per_year=per_year,
             )
-            if len(finite) >= 2
+            if len(finite_sharpes) >= 2
             else float("nan")
         )
         table = reliability_table(record.prediction, y)
@@ -428,15 +411,15 @@ class TrainingService:
             features=len(data.feature_names),
             first_candle=market.frame.index[0],
             last_candle=market.frame.index[-1],
-            out_of_sample_start=_stamp(start_ms),
-            out_of_sample_end=_stamp(end_ms),
+            out_of_sample_start=stamp(start_ms),
+            out_of_sample_end=stamp(end_ms),
             splits=[_split_row(split) for split in run.splits],
             tuning={key: _tuning_row(result) for key, result in tuned.items()},
             folds=folds,
             out_of_sample=out_of_sample,
             n_trials=n_trials,
-            deflated_sharpe_ratio=_finite(float(dsr)),
-            reliability=[{str(k): _finite(float(v)) for k, v in row.items()} for row in table.to_dict("records")],
+            deflated_sharpe_ratio=finite(float(dsr)),
+            reliability=[{str(k): finite(float(v)) for k, v in row.items()} for row in table.to_dict("records")],
             expected_calibration_error=expected_calibration_error(record.prediction, y),
             feature_importances=dict(
                 list(feature_importances(list(predictor.base.values()), data.feature_names).items())[:25]
@@ -519,10 +502,10 @@ def _classification(y: np.ndarray, p_up: np.ndarray) -> dict[str, Any]:
     metrics = classification_metrics(y, (p_up > 0.5).astype(np.int64), p_up, labels=[0, 1])
     clipped = np.clip(p_up, 1e-6, 1 - 1e-6)
     return {
-        "accuracy": _finite(metrics.accuracy),
-        "roc_auc": _finite(metrics.roc_auc),
-        "log_loss": _finite(float(log_loss(y, clipped, labels=[0, 1]))),
-        "brier": _finite(float(brier_score_loss(y, clipped))),
+        "accuracy": finite(metrics.accuracy),
+        "roc_auc": finite(metrics.roc_auc),
+        "log_loss": finite(float(log_loss(y, clipped, labels=[0, 1]))),
+        "brier": finite(float(brier_score_loss(y, clipped))),
     }
 
 
@@ -545,8 +528,8 @@ def _fold_rows(
                 "fold": split.index,
                 "model": name,
                 **_classification(y, p),
-                "total_return": _finite(metrics["total_return"]),
-                "sharpe_ratio": _finite(metrics["sharpe_ratio"]),
+                "total_return": finite(metrics["total_return"]),
+                "sharpe_ratio": finite(metrics["sharpe_ratio"]),
                 "num_trades": metrics["num_trades"],
             }
         )
@@ -556,9 +539,9 @@ def _fold_rows(
 def _split_row(split: Split) -> dict[str, Any]:
     return {
         "fold": split.index,
-        "train": [str(_stamp(split.train_start_ms)), str(_stamp(split.train_end_ms))],
-        "validation": [str(_stamp(split.validation_start_ms)), str(_stamp(split.validation_end_ms))],
-        "test": [str(_stamp(split.test_start_ms)), str(_stamp(split.test_end_ms))],
+        "train": [str(stamp(split.train_start_ms)), str(stamp(split.train_end_ms))],
+        "validation": [str(stamp(split.validation_start_ms)), str(stamp(split.validation_end_ms))],
+        "test": [str(stamp(split.test_start_ms)), str(stamp(split.test_end_ms))],
         "rows": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
     }
 
@@ -566,7 +549,7 @@ def _split_row(split: Split) -> dict[str, Any]:
 def _tuning_row(result: TuningResult) -> dict[str, Any]:
     return {
         "best_params": result.best_params,
-        "best_value": _finite(result.best_value),
+        "best_value": finite(result.best_value),
         "trials": result.n_trials,
         "complete": result.n_complete,
         "pruned": result.n_pruned,

@@ -5,16 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.testkit.features import garch_returns
 from trading_agent.backtest.stylised_facts import ABS_LAGS, RETURN_LAGS, StylisedFactsError, segments, stylised_facts
-
-
-def garch(n: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out, variance = np.empty(n), 1e-4
-    for t in range(n):
-        out[t] = np.sqrt(variance) * rng.standard_normal()
-        variance = 1e-6 + 0.1 * out[t] ** 2 + 0.88 * variance
-    return out
 
 
 def test_gaussian_noise_has_no_stylised_fact() -> None:
@@ -27,14 +19,14 @@ def test_gaussian_noise_has_no_stylised_fact() -> None:
 
 
 def test_garch_has_fat_tails_and_clustering() -> None:
-    facts = stylised_facts(garch(50_000))
+    facts = stylised_facts(garch_returns(50_000))
     assert facts.excess_kurtosis > 1.0 and facts.q99_sigma > 2.4
     assert all(a > 0.05 for a in facts.acf_abs) and facts.acf_abs[0] > facts.acf_abs[-1]
     assert max(abs(a) for a in facts.acf_returns) < 0.03
 
 
 def test_pooled_over_pieces_matches_the_whole_series() -> None:
-    series = garch(40_000)
+    series = garch_returns(40_000)
     whole, pieces = stylised_facts(series), stylised_facts(segments(series, 4_000))
     assert pieces.n_series == 10 and pieces.length == 4_000
     assert pieces.excess_kurtosis == pytest.approx(whole.excess_kurtosis, rel=0.1)

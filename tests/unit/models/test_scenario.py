@@ -9,22 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.testkit.features import garch_returns
 from trading_agent.models.base import ModelInputError
 from trading_agent.models.scenario import ScenarioGenerator, volatility_and_shocks
 
 TINY = {"window": 8, "hidden": 16, "latent": 4, "epochs": 3, "bank_size": 64, "vol_halflife": 8.0}
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def garch_returns(n: int = 3000, seed: int = 0) -> np.ndarray:
-    """A GARCH(1,1) series of hourly-sized log returns (clustered volatility, fat tails)."""
-    rng = np.random.default_rng(seed)
-    out, variance = np.empty(n), 1e-4
-    for t in range(n):
-        out[t] = np.sqrt(variance) * rng.standard_normal()
-        variance = 1e-6 + 0.1 * out[t] ** 2 + 0.88 * variance
-    return out
 
 
 @functools.cache
