@@ -1,11 +1,9 @@
 """The event-driven backtest: signals through the one trading engine, with the risk manager and costs on.
 
 Per candle: the engine processes it (fills, exits, funding, breakers), then the candle's signals are
-acted on at its close: an exit closes the position (reduce-only, at the next open), an entry is
-sized by the risk manager's sizer from the equity at that close and submitted with a stop distance
-measured from ATR at that close (the engine places the stop-loss and take-profit around the fill).
-An entry against the position reverses it in one order; an entry in the direction already held is
-ignored (no pyramiding). Every entry passes the engine's gate, so the risk limits and circuit
+acted on at its close by ``engine.decisions.act``, the rule the paper-trading agent shares (exits
+reduce-only, entries sized by the risk manager with an ATR stop, reversals in one order, no
+pyramiding). Every entry passes the engine's gate, so the risk limits and circuit
 breakers apply as in paper trading; refusals are counted. A strategy with anomaly scores reports
 each scored close to the engine (``report_anomaly``) before acting on it, so the anomaly filter of
 the trading rules halves or blocks the entries of flagged candles.
@@ -23,40 +21,34 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 import numpy as np
 import talib
 
 from trading_agent.backtest.strategies import Signals, Strategy
 from trading_agent.domain import (
-    ClientOrderId,
     Event,
     FundingApplied,
     Instrument,
     OrderFilled,
-    OrderIntent,
-    OrderRole,
-    OrderStatus,
     PortfolioState,
-    PositionSide,
-    Side,
     Trade,
 )
 from trading_agent.engine import EngineConfig, MemoryJournal, TradingEngine
-from trading_agent.engine.exits import ExitRules, stop_distance
+from trading_agent.engine.decisions import Decision, act
+from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.funding import FundingSeries
 from trading_agent.features import Bars
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
-from trading_agent.risk.sizing import PositionSizer, SizingContext, SizingRules, contracts_for_notional, make_sizer
+from trading_agent.risk.sizing import SizingRules, make_sizer
 
 __all__ = ["ATR_PERIOD", "EventBacktest", "equity_curve", "run_event_backtest", "volatility_inputs"]
 
 ATR_PERIOD = 14
 VOLATILITY_AVERAGE = 200  # candles in the average the volatility breaker compares with
 PROGRESS_EVERY = 10_000
-_ALL_IN = Decimal("0.98")
 _UNLIMITED = 1_000_000
 
 
@@ -127,14 +119,8 @@ def run_event_backtest(
         if anomaly is not None and scores is not None and math.isfinite(scores[i]):
             engine.report_anomaly(instrument.id, score=scores[i], threshold=anomaly.threshold)
         if entries[i] or exits[i]:
-            rejected += _act(
-                engine,
-                strategy,
-                signal=(entries[i], exits[i]),
-                candle=(close, ts, atr[i]),
-                sizer=sizer,
-                instrument=instrument,
-            )
+            decision = Decision(entries[i], exits[i], close, ts, atr[i])
+            rejected += act(engine, instrument, decision, name=strategy.name, sizer=sizer, all_in=strategy.all_in)
         engine.commit(checkpoint=False)
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(i, len(volume))
@@ -143,57 +129,6 @@ def run_event_backtest(
     events = tuple(journal.events)
     equity, held = equity_curve(events, bars, instrument, config.initial_balance, config.timeframe.ms)
     return EventBacktest(equity, held, engine.trades, events, engine.portfolio_state(), rejected)
-
-
-def _act(
-    engine: TradingEngine,
-    strategy: Strategy,
-    *,
-    signal: tuple[int, bool],
-    candle: tuple[float, int, float],
-    sizer: PositionSizer,
-    instrument: Instrument,
-) -> int:
-    """Act on one candle's ``(entry, exit)`` at its ``(close, ts, atr)``; return how many intents were refused."""
-    (entry, exit_now), (close, ts, atr) = signal, candle
-    position = engine.position(instrument.id)
-    refused = 0
-    if exit_now and position is not None and not entry:
-        side = Side.SELL if position.side is PositionSide.LONG else Side.BUY
-        intent = OrderIntent(
-            instrument=instrument.id,
-            side=side,
-            contracts=position.contracts,
-            reduce_only=True,
-            role=OrderRole.EXIT,
-            client_order_id=ClientOrderId(f"{strategy.name}-x{ts}"),
-        )
-        refused += engine.submit(intent).status is OrderStatus.REJECTED
-    if not entry:
-        return refused
-    side = Side.BUY if entry > 0 else Side.SELL
-    if position is not None and (position.side is PositionSide.LONG) == (side is Side.BUY):
-        return refused  # already on that side: no pyramiding
-    price = Decimal(repr(close))
-    equity = engine.portfolio_state().equity
-    if strategy.all_in:
-        notional = (equity * _ALL_IN).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    else:
-        notional = sizer.size(equity, SizingContext(trades=engine.trades))
-    contracts = contracts_for_notional(notional, instrument, price)
-    if position is not None:
-        contracts += position.contracts  # reverse in one order
-    if contracts <= 0:
-        return refused
-    distance = None if strategy.all_in else stop_distance(engine.config.exits, close, atr=atr)
-    intent = OrderIntent(
-        instrument=instrument.id,
-        side=side,
-        contracts=contracts,
-        stop_distance=distance,
-        client_order_id=ClientOrderId(f"{strategy.name}-{ts}"),
-    )
-    return refused + (engine.submit(intent).status is OrderStatus.REJECTED)
 
 
 def equity_curve(

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from trading_agent.domain.market import Candle, FundingRate, InstrumentId, SeriesKey
 from trading_agent.domain.trading import (
+    AgentCommand,
     AnomalyAction,
     Fill,
     InstrumentMark,
@@ -27,6 +28,7 @@ from trading_agent.domain.trading import (
 )
 
 __all__ = [
+    "AgentControlled",
     "CandleClosed",
     "CircuitBreakerReset",
     "CircuitBreakerTripped",
@@ -49,6 +51,7 @@ __all__ = [
     "PositionOpened",
     "RiskApproved",
     "RiskRejected",
+    "SignalFiltered",
     "SignalGenerated",
 ]
 
@@ -257,3 +260,24 @@ class ModelDrift(Event):
     short_accuracy: float
     long_accuracy: float
     threshold: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalFiltered(Event):
+    """A signal the agent's filters kept from becoming an order; ``reasons`` names each filter that refused it.
+
+    Filter names: ``min_confidence``, ``timeframes``, ``volume``, ``model_sharpe``, ``trading_hours``,
+    ``stale_price``, ``paused``.
+    """
+
+    signal: Signal
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentControlled(Event):
+    """A person steered the running agent: ``command`` with its ``value`` (the mode for ``set_mode``)."""
+
+    command: AgentCommand
+    value: str | None = None
+    reason: str = ""

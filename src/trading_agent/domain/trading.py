@@ -18,6 +18,7 @@ from trading_agent.domain.errors import DomainError
 from trading_agent.domain.market import InstrumentId
 
 __all__ = [
+    "AgentCommand",
     "AnomalyAction",
     "ClientOrderId",
     "Direction",
@@ -88,6 +89,15 @@ class AnomalyAction(StrEnum):
     OFF = "off"
     HALVE = "halve"
     BLOCK = "block"
+
+
+class AgentCommand(StrEnum):
+    """What a person can tell the running agent (``AgentControlled``)."""
+
+    PAUSE = "pause"  # no new entries; positions, stops and targets kept
+    RESUME = "resume"  # entries again (also resets the emergency stop's breaker)
+    SET_MODE = "set_mode"  # conservative, moderate or aggressive sizing and filters
+    EMERGENCY_STOP = "emergency_stop"  # flatten everything now and trip the emergency_stop breaker
 
 
 class OrderType(StrEnum):

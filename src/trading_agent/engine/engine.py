@@ -30,8 +30,10 @@ from functools import partial
 from typing import Any
 
 from trading_agent.domain import (
+    AgentControlled,
     Candle,
     CircuitBreakerReset,
+    CircuitBreakerTripped,
     EquitySnapshotTaken,
     Event,
     Instrument,
@@ -44,6 +46,8 @@ from trading_agent.domain import (
     Position,
     RiskApproved,
     RiskRejected,
+    SignalFiltered,
+    SignalGenerated,
     Trade,
 )
 from trading_agent.engine.book import InstrumentBook
@@ -59,6 +63,7 @@ from trading_agent.engine.recorder import Recorder
 from trading_agent.engine.state import EngineState, UnknownOrderError
 
 __all__ = [
+    "AgentFact",
     "AmendRejectedError",
     "BarFeed",
     "CandleInputError",
@@ -68,6 +73,9 @@ __all__ = [
     "TradingEngine",
     "UnknownOrderError",
 ]
+
+AgentFact = type[SignalGenerated] | type[SignalFiltered] | type[AgentControlled]
+"""What the agent journals through the engine's step without changing the engine's state."""
 
 BarFeed = Callable[..., None]
 """``feed(ts, open, high, low, close, volume, volatility=None, average_volatility=None)``."""
@@ -136,11 +144,18 @@ class TradingEngine:
         publishers: Sequence[Publisher] = (),
         funding: Mapping[InstrumentId, FundingSeries] | None = None,
         clock: Callable[[], int] | None = None,
+        observe: Callable[[Event], None] | None = None,
     ) -> TradingEngine:
-        """An engine in exactly the state its journal records (every event replayed through the fold)."""
+        """An engine in exactly the state its journal records (every event replayed through the fold).
+
+        ``observe`` sees every replayed event after the engine applied it: how the agent rebuilds
+        its own state (mode, pause) from the same pass over the journal.
+        """
         engine = cls(config, instruments, journal=journal, publishers=publishers, funding=funding, clock=clock)
         for event in journal.read():
             engine._recorder.replay(event)
+            if observe is not None:
+                observe(event)
         engine._state.refresh()
         return engine
 
@@ -307,6 +322,32 @@ class TradingEngine:
                 CircuitBreakerReset(ts_event=now, breaker=name, reason=reason, **self._recorder.ids(now))
             )
             self._state.refresh()
+
+    def trip_breaker(self, name: str, reason: str) -> None:
+        """Trip a circuit breaker by hand (journaled), e.g. ``emergency_stop``; it blocks entries until reset."""
+        self._check_alive()
+        board = self._state.board
+        if name not in board.names or name in board.tripped:
+            state = "already tripped" if name in board.tripped else f"unknown (known: {', '.join(board.names)})"
+            raise EngineError(f"breaker {name!r} is {state}")
+        with self._guard():
+            now = self._state.now_ms
+            self._recorder.emit(
+                CircuitBreakerTripped(ts_event=now, breaker=name, reason=reason, **self._recorder.ids(now))
+            )
+            self._state.refresh()
+
+    def record(self, fact: AgentFact, **fields: Any) -> Event:
+        """Journal an agent's fact (a signal, a filtered signal, a control) with this step; return it.
+
+        Stamped like the engine's own events (deterministic id, market time), at the current market
+        time; it changes nothing in the engine's state.
+        """
+        self._check_alive()
+        now = self._state.now_ms
+        event = fact(ts_event=now, **fields, **self._recorder.ids(now))
+        self._recorder.emit(event)
+        return event
 
     def report_anomaly(self, instrument: InstrumentId, *, score: float, threshold: float) -> bool:
         """The anomaly detector's verdict on ``instrument``'s last close; whether it is flagged now.

@@ -25,6 +25,7 @@ __all__ = [
     "ConsecutiveLossBreaker",
     "DailyLossBreaker",
     "DrawdownBreaker",
+    "EmergencyStopBreaker",
     "Observation",
     "RapidFireBreaker",
     "VolatilityBreaker",
@@ -205,14 +206,24 @@ class RapidFireBreaker(CircuitBreaker):
         return None
 
 
+class EmergencyStopBreaker(CircuitBreaker):
+    """Tripped only by a person's emergency stop (``BreakerBoard.trip``); reset only by a person."""
+
+    name = "emergency_stop"
+
+    def check(self, observation: Observation) -> str | None:
+        return None
+
+
 def default_breakers(rules: BreakerRules) -> tuple[CircuitBreaker, ...]:
-    """The five blueprint breakers, built from ``rules``."""
+    """The five blueprint breakers, built from ``rules``, and the emergency stop."""
     return (
         DailyLossBreaker(rules.max_daily_loss_percent),
         DrawdownBreaker(rules.max_drawdown_percent),
         VolatilityBreaker(rules.volatility_breaker_multiple),
         ConsecutiveLossBreaker(rules.max_consecutive_losses),
         RapidFireBreaker(rules.rapid_fire_max_trades, rules.rapid_fire_window_s),
+        EmergencyStopBreaker(),
     )
 
 
@@ -302,6 +313,14 @@ class BreakerBoard:
         if name not in self._tripped:
             raise RiskError(f"breaker {name!r} is not tripped")
         event = CircuitBreakerReset(ts_event=now_ms, breaker=name, reason=reason)
+        self.apply(event)
+        return event
+
+    def trip(self, name: str, reason: str, now_ms: int) -> CircuitBreakerTripped:
+        """Trip one breaker by hand (an emergency stop); unknown or tripped names raise ``RiskError``."""
+        if name not in self._breakers:
+            raise RiskError(f"unknown breaker {name!r}; known: {', '.join(self._breakers)}")
+        event = CircuitBreakerTripped(ts_event=now_ms, breaker=name, reason=reason)
         self.apply(event)
         return event
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trading_agent.domain import (
+    AgentControlled,
     CandleClosed,
     CircuitBreakerReset,
     CircuitBreakerTripped,
@@ -46,6 +47,7 @@ from trading_agent.domain import (
     PositionOpened,
     RiskApproved,
     RiskRejected,
+    SignalFiltered,
     SignalGenerated,
     Trade,
 )
@@ -152,6 +154,19 @@ def journal_rows(event: Event) -> list[JournalRow]:
                     anomaly=signal.anomaly,
                 )
             ]
+        case SignalFiltered(signal=signal, reasons=reasons):
+            return [
+                _risk_row(
+                    event,
+                    "signal_filtered",
+                    exchange=signal.instrument.venue,
+                    symbol=signal.instrument.symbol,
+                    violations=list(reasons),
+                    payload=to_json(signal),
+                )
+            ]
+        case AgentControlled(command=command, value=value, reason=reason):
+            return [_risk_row(event, "control", name=command.value, reason=reason, payload={"value": value})]
         case RiskApproved(intent=intent):
             instrument = intent.instrument
             return [

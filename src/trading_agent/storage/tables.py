@@ -148,10 +148,12 @@ class SignalRow(JournalRow):
 
 
 class RiskEventRow(JournalRow):
-    """Risk decisions and breakers: ``kind`` is approved, rejected, breaker_tripped or breaker_reset.
+    """Risk decisions, breakers and the agent's controls: ``kind`` is approved, rejected, breaker_tripped,
+    breaker_reset, signal_filtered or control.
 
-    ``name`` is the breaker; ``violations`` the limits a rejected intent broke; ``payload`` the
-    intent as JSON (decimals as strings).
+    ``name`` is the breaker (or the control command); ``violations`` the limits a rejected intent
+    broke (or the filters that refused a signal); ``payload`` the intent (or the signal, or the
+    control's ``value``) as JSON (decimals as strings).
     """
 
     __tablename__ = "risk_events"

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from tests.testkit.instruments import BTCUSD_ID
 from trading_agent.domain import (
+    AgentCommand,
+    AgentControlled,
     AnomalyAction,
     CandleClosed,
     CircuitBreakerReset,
@@ -53,6 +55,7 @@ from trading_agent.domain import (
     RiskRejected,
     Side,
     Signal,
+    SignalFiltered,
     SignalGenerated,
     Trade,
     TradeId,
@@ -200,6 +203,8 @@ def sample_events(instrument: InstrumentId, suffix: str | None = None) -> dict[t
             ts_event=T0, instrument=instrument, active=False, score=0.5, threshold=1.5, action=AnomalyAction.BLOCK
         ),
         SignalGenerated(ts_event=T0, signal=signal),
+        SignalFiltered(ts_event=T0, signal=signal, reasons=("min_confidence", "paused")),
+        AgentControlled(ts_event=T0, command=AgentCommand.SET_MODE, value="conservative", reason="telegram"),
         RiskApproved(ts_event=T0, intent=intent),
         RiskRejected(ts_event=T0, intent=intent, violations=("max_leverage", "daily_loss")),
         OrderSubmitted(ts_event=T0, order=order),
@@ -275,6 +280,17 @@ def test_rows_read_back_exactly(journal: SqlJournal, engine: Engine, instrument:
     tripped = one(RiskEventRow, samples[CircuitBreakerTripped])
     assert (tripped.kind, tripped.name, tripped.reason) == ("breaker_tripped", "daily_loss", "-5.2% today")
 
+    filtered = one(RiskEventRow, samples[SignalFiltered])
+    assert (filtered.kind, filtered.violations) == ("signal_filtered", ["min_confidence", "paused"])
+    assert filtered.payload is not None
+    assert filtered.payload["model_votes"] == {"xgboost": 0.66, "lstm": 0.58}
+    control = one(RiskEventRow, samples[AgentControlled])
+    assert (control.kind, control.name, control.reason, control.payload) == (
+        "control",
+        "set_mode",
+        "telegram",
+        {"value": "conservative"},
+    )
     signal_row = one(SignalRow, samples[SignalGenerated])
     assert (signal_row.direction, signal_row.model_votes, signal_row.anomaly) == (
         "long",

@@ -56,7 +56,28 @@ def test_a_calm_account_trips_nothing() -> None:
     board = BreakerBoard.from_rules(RULES)
     assert board.evaluate(CALM, T0) == []
     assert board.allows_entries
-    assert board.names == ("daily_loss", "drawdown", "volatility", "consecutive_losses", "rapid_fire")
+    assert board.names == (
+        "daily_loss",
+        "drawdown",
+        "volatility",
+        "consecutive_losses",
+        "rapid_fire",
+        "emergency_stop",
+    )
+
+
+def test_the_emergency_stop_trips_only_by_hand_and_stays_until_reset() -> None:
+    board = BreakerBoard.from_rules(RULES)
+    tripped = board.trip("emergency_stop", "person pressed stop", T0)
+    assert (tripped.breaker, tripped.reason) == ("emergency_stop", "person pressed stop")
+    assert not board.allows_entries
+    assert board.update(CALM, T0 + 86_400_000 * 3) == []  # no condition clears it
+    with pytest.raises(DomainError, match="already tripped"):
+        board.trip("emergency_stop", "again", T0)
+    board.reset("emergency_stop", "person resumed", T0 + 1)
+    assert board.allows_entries
+    with pytest.raises(DomainError, match="unknown breaker"):
+        board.trip("panic", "x", T0)
 
 
 def test_daily_loss_trips_at_the_limit_once_and_resets_next_utc_day() -> None:

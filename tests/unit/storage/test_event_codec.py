@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from tests.testkit.instruments import BTCUSD_ID
 from trading_agent.domain import (
+    AgentCommand,
+    AgentControlled,
     AnomalyAction,
     Candle,
     CandleClosed,
@@ -57,6 +59,7 @@ from trading_agent.domain import (
     SeriesKey,
     Side,
     Signal,
+    SignalFiltered,
     SignalGenerated,
     Timeframe,
     Trade,
@@ -189,6 +192,8 @@ def every_event() -> list[Event]:
         CandleClosed(ts_event=T0 + 60_000, series=series, candle=Candle(T0, 65010.5, 65020.0, 64990.0, 64999.5, 0.0)),
         FeedGapBackfilled(ts_event=T0, ts_init=T0 + 5, event_id="s1:2", series=series, missing=7),
         SignalGenerated(ts_event=T0, signal=signal),
+        SignalFiltered(ts_event=T0, signal=signal, reasons=("min_confidence", "paused")),
+        AgentControlled(ts_event=T0, command=AgentCommand.SET_MODE, value="conservative", reason="telegram"),
         RiskApproved(ts_event=T0, intent=entry, requested_contracts=20),
         RiskRejected(ts_event=T0, intent=stop, violations=("max_open_positions",)),
         OrderSubmitted(ts_event=T0, order=protective),

@@ -1,0 +1,102 @@
+"""Acting on a strategy's decision at a candle's close: the one rule the backtest and the agent share.
+
+An exit closes the position (reduce-only, at the next open). An entry is sized by the risk
+manager's sizer from the equity at that close and submitted with a stop distance measured from the
+ATR at that close (the engine places the stop-loss and take-profit around the fill). An entry
+against the position reverses it in one order; an entry in the direction already held is ignored
+(no pyramiding). ``all_in`` (buy-hold, the yardstick) puts 98% of the equity in at 1x, no stops.
+
+Client order ids are ``<name>-<ts>`` for entries and ``<name>-x<ts>`` for exits: deterministic, so
+a step done again after a crash submits each order once (the engine is idempotent on them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from trading_agent.domain import (
+    ClientOrderId,
+    Instrument,
+    OrderIntent,
+    OrderRole,
+    OrderStatus,
+    PositionSide,
+    Side,
+    Signal,
+)
+from trading_agent.engine.engine import TradingEngine
+from trading_agent.engine.exits import stop_distance
+from trading_agent.risk.sizing import PositionSizer, SizingContext, contracts_for_notional
+
+__all__ = ["Decision", "act"]
+
+_ALL_IN = Decimal("0.98")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a strategy wants at one close: ``entry`` +1 long, -1 short, 0 none; ``exit`` close the position.
+
+    ``close``, ``ts`` (the candle's open time) and ``atr`` are the candle's, known at that close;
+    ``signal`` is the opinion behind it (its confidence and votes go into the trade log).
+    """
+
+    entry: int
+    exit: bool
+    close: float
+    ts: int
+    atr: float
+    signal: Signal | None = None
+
+
+def act(
+    engine: TradingEngine,
+    instrument: Instrument,
+    decision: Decision,
+    *,
+    name: str,
+    sizer: PositionSizer,
+    all_in: bool = False,
+) -> int:
+    """Submit the orders ``decision`` asks for on ``instrument``; return how many the engine refused."""
+    entry, ts = decision.entry, decision.ts
+    position = engine.position(instrument.id)
+    refused = 0
+    if decision.exit and position is not None and not entry:
+        side = Side.SELL if position.side is PositionSide.LONG else Side.BUY
+        intent = OrderIntent(
+            instrument=instrument.id,
+            side=side,
+            contracts=position.contracts,
+            reduce_only=True,
+            role=OrderRole.EXIT,
+            client_order_id=ClientOrderId(f"{name}-x{ts}"),
+        )
+        refused += engine.submit(intent).status is OrderStatus.REJECTED
+    if not entry:
+        return refused
+    side = Side.BUY if entry > 0 else Side.SELL
+    if position is not None and (position.side is PositionSide.LONG) == (side is Side.BUY):
+        return refused  # already on that side: no pyramiding
+    price = Decimal(repr(decision.close))
+    equity = engine.portfolio_state().equity
+    if all_in:
+        notional = (equity * _ALL_IN).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    else:
+        notional = sizer.size(equity, SizingContext(trades=engine.trades))
+    contracts = contracts_for_notional(notional, instrument, price)
+    if position is not None:
+        contracts += position.contracts  # reverse in one order
+    if contracts <= 0:
+        return refused
+    distance = None if all_in else stop_distance(engine.config.exits, decision.close, atr=decision.atr)
+    intent = OrderIntent(
+        instrument=instrument.id,
+        side=side,
+        contracts=contracts,
+        stop_distance=distance,
+        client_order_id=ClientOrderId(f"{name}-{ts}"),
+        signal=decision.signal,
+    )
+    return refused + (engine.submit(intent).status is OrderStatus.REJECTED)
