@@ -44,7 +44,14 @@ from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import SizingRules, make_sizer
 
-__all__ = ["ATR_PERIOD", "EventBacktest", "equity_curve", "run_event_backtest", "volatility_inputs"]
+__all__ = [
+    "ATR_PERIOD",
+    "EventBacktest",
+    "equity_curve",
+    "run_event_backtest",
+    "volatility_arrays",
+    "volatility_inputs",
+]
 
 ATR_PERIOD = 14
 VOLATILITY_AVERAGE = 200  # candles in the average the volatility breaker compares with
@@ -74,11 +81,16 @@ def _yardstick(config: EngineConfig) -> EngineConfig:
     )
 
 
-def volatility_inputs(bars: Bars) -> tuple[list[float | None], list[float | None], list[float]]:
-    """ATR, ATR / close and its average, each as known at every close (None during the warm-up)."""
+def volatility_arrays(bars: Bars) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ATR / close, its average and the ATR at every close (NaN during the warm-up)."""
     atr = talib.ATR(bars.high, bars.low, bars.close, ATR_PERIOD)
     relative = atr / bars.close
-    average = talib.SMA(relative, VOLATILITY_AVERAGE)
+    return relative, talib.SMA(relative, VOLATILITY_AVERAGE), atr
+
+
+def volatility_inputs(bars: Bars) -> tuple[list[float | None], list[float | None], list[float]]:
+    """``volatility_arrays`` as lists for the engine (None, and an ATR of 0, during the warm-up)."""
+    relative, average, atr = volatility_arrays(bars)
 
     def listed(values: np.ndarray) -> list[float | None]:
         return [None if np.isnan(v) else float(v) for v in values]

@@ -59,18 +59,22 @@ class AnomalyScores:
 class Signals:
     """Per candle: ``entries`` (int8: +1 long, -1 short, 0 none) and ``exits`` (bool), decided at its close.
 
-    ``anomaly``: the anomaly scores of the same candles, when the strategy has a detector.
+    ``anomaly``: the anomaly scores of the same candles, when the strategy has a detector;
+    ``confidence``: a model's calibrated confidence per candle (NaN: none), for the signal filters.
     """
 
     entries: np.ndarray
     exits: np.ndarray
     anomaly: AnomalyScores | None = None
+    confidence: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.entries.shape != self.exits.shape or self.entries.ndim != 1:
             raise StrategyError(f"entries {self.entries.shape} and exits {self.exits.shape} must be 1-D and aligned")
         if self.anomaly is not None and self.anomaly.scores.shape != self.entries.shape:
             raise StrategyError(f"anomaly scores {self.anomaly.scores.shape} must align with {self.entries.shape}")
+        if self.confidence is not None and self.confidence.shape != self.entries.shape:
+            raise StrategyError(f"confidences {self.confidence.shape} must align with {self.entries.shape}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,18 +194,25 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strateg
 
 
 def replay_strategy(
-    name: str, open_ms: np.ndarray, entries: np.ndarray, anomaly: AnomalyScores | None = None
+    name: str,
+    open_ms: np.ndarray,
+    entries: np.ndarray,
+    anomaly: AnomalyScores | None = None,
+    confidence: np.ndarray | None = None,
 ) -> Strategy:
     """A strategy entering ``entries[i]`` (+1, -1 or 0) at the close of the candle that opened at ``open_ms[i]``.
 
     Candles without an entry do nothing; exits come from the trading rules (stops, targets, time).
-    ``anomaly.scores[i]`` is the anomaly score of the same candle.
+    ``anomaly.scores[i]`` is the anomaly score of the same candle, ``confidence[i]`` the model's
+    confidence in it.
     """
     times, wanted = np.asarray(open_ms, dtype=np.int64), np.asarray(entries, dtype=np.int8)
     if times.shape != wanted.shape or times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0):
         raise StrategyError("replayed entries need at least one, each at a strictly later open time")
     if anomaly is not None and anomaly.scores.shape != times.shape:
         raise StrategyError(f"anomaly scores {anomaly.scores.shape} must align with the entries {times.shape}")
+    if confidence is not None and np.shape(confidence) != times.shape:
+        raise StrategyError(f"confidences {np.shape(confidence)} must align with the entries {times.shape}")
 
     def rule(bars: Bars) -> Signals:
         at = np.minimum(np.searchsorted(times, bars.ts), len(times) - 1)
@@ -210,6 +221,7 @@ def replay_strategy(
         scores = None
         if anomaly is not None:
             scores = AnomalyScores(np.where(found, anomaly.scores[at], np.nan), anomaly.threshold)
-        return Signals(signal, np.zeros(len(bars), dtype=bool), scores)
+        known = None if confidence is None else np.where(found, np.asarray(confidence, dtype=np.float64)[at], np.nan)
+        return Signals(signal, np.zeros(len(bars), dtype=bool), scores, known)
 
     return Strategy(name, {}, 0, rule)

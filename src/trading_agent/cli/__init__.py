@@ -12,6 +12,8 @@ from trading_agent import __version__
 from trading_agent.cli import config, data, features, models, rl
 from trading_agent.cli.backtest import backtest, montecarlo, walkforward
 from trading_agent.cli.context import CliContext, err_console
+from trading_agent.cli.journal import signals_app, trades_app
+from trading_agent.cli.paper import paper
 from trading_agent.cli.run import run
 from trading_agent.cli.train import train
 from trading_agent.config import LogFormat, LogLevel, configure_logging, load_settings
@@ -30,7 +32,10 @@ app.add_typer(features.app, name="features")
 app.add_typer(config.app, name="config")
 app.add_typer(models.app, name="models")
 app.add_typer(rl.app, name="rl")
+app.add_typer(trades_app, name="trades")
+app.add_typer(signals_app, name="signals")
 app.command()(run)
+app.command()(paper)
 app.command()(backtest)
 app.command()(walkforward)
 app.command()(montecarlo)

@@ -50,7 +50,7 @@ LowerOption = Annotated[float | None, typer.Option("--lower", help="rsi-reversio
 UpperOption = Annotated[float | None, typer.Option("--upper", help="rsi-reversion: overbought level.")]
 
 
-def _strategy_params(**given: float | None) -> dict[str, float]:
+def strategy_params(**given: float | None) -> dict[str, float]:
     """The strategy options that were given (the strategy refuses the ones it does not take)."""
     return {name: value for name, value in given.items() if value is not None}
 
@@ -158,7 +158,7 @@ def backtest(
         if out is not None:
             check_table_path(out)
     _check_report_path(report_out)
-    params = _strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
+    params = strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
     try:
         taker_fee = None if fees is None else Decimal(fees)
     except InvalidOperation:
@@ -207,7 +207,8 @@ def backtest(
     console.print(table)
     console.print(
         f"costs on: fees with GST, slippage, funding ({report.funding}); "
-        f"entries refused by the risk manager: {report.rejected_entries}"
+        f"entries refused by the risk manager: {report.rejected_entries}; "
+        f"by the signal filters ({report.signal_filters}): {report.filtered_entries}"
     )
     if report.model is not None:
         used, inside = report.model, report.model["in_sample_candles"]
@@ -352,7 +353,7 @@ def montecarlo(
     Reports the percentiles of the final return and of the maximum drawdown, and the probability
     of losing ``--ruin`` of the equity at some point.
     """
-    params = _strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
+    params = strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
     _check_report_path(report_out)
     options = MarketOptions(start_ms=time_ms(from_, "--from"), end_ms=time_ms(to, "--to"))
     report = backtest_service(ctx).monte_carlo(

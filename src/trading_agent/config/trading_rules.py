@@ -26,6 +26,7 @@ __all__ = [
     "PositionSizing",
     "ProfileInfo",
     "RiskManagement",
+    "RiskMode",
     "SignalFilters",
     "TradingHours",
     "TradingRules",
@@ -184,6 +185,9 @@ class Execution(_Section):
     retry_failed_orders: bool = True
     max_retries: int = Field(default=3, ge=0, le=10)
     charge_gst_on_fees: bool = Field(default=True, description="Delta India adds 18% GST to trading fees")
+    staleness_limit_s: int = Field(
+        default=300, ge=1, description="no entry on a live candle that closed longer ago than this (seconds)"
+    )
     funding_rate_percent: float = Field(
         default=0.01, ge=-1, le=1, description="percent per 8 h where no funding series is stored (BTC's usual 0.01%)"
     )
@@ -194,6 +198,22 @@ class AnomalyFilter(_Section):
 
     action: AnomalyAction = AnomalyAction.HALVE
     size_factor: float = Field(default=0.5, gt=0, lt=1, description="share of the added contracts halve keeps")
+
+
+class RiskMode(_Section):
+    """A mode switchable at run time: the risk per trade (fixed fractional, and volatility-adjusted base),
+    the Kelly fraction and the minimum confidence of new entries."""
+
+    risk_per_trade: float = Field(ge=0.01, le=0.10)
+    kelly_fraction: float = Field(gt=0, le=1)
+    min_confidence: float = Field(ge=0, le=1)
+
+
+_DEFAULT_MODES = {
+    "conservative": RiskMode(risk_per_trade=0.015, kelly_fraction=0.25, min_confidence=0.75),
+    "moderate": RiskMode(risk_per_trade=0.04, kelly_fraction=0.5, min_confidence=0.65),
+    "aggressive": RiskMode(risk_per_trade=0.075, kelly_fraction=0.75, min_confidence=0.6),
+}
 
 
 class ProfileInfo(_Section):
@@ -215,6 +235,7 @@ class TradingRules(_Section):
     signal_filters: SignalFilters = SignalFilters()
     execution: Execution = Execution()
     anomaly_filter: AnomalyFilter = AnomalyFilter()
+    modes: dict[str, RiskMode] = Field(default_factory=lambda: dict(_DEFAULT_MODES))
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

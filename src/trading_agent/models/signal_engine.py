@@ -6,7 +6,8 @@ closed candle predicts that candle with the ensemble (ONNX Runtime by default) a
 strong_buy … strong_sell. Until the features have warmed up and the longest window is full it
 returns None. The bundle's feature names must be the engine's columns in the
 same order, or it refuses to start: a model is never fed features it was not trained on. A bundle
-with an anomaly detector also scores the candle's row (``anomaly_score``, ``anomaly``).
+with an anomaly detector also scores the candle's row (``anomaly_score``, ``anomaly``). Its state
+(``save_state``) is the feature engine's plus the recent rows, so a restarted agent resumes exactly.
 """
 
 from __future__ import annotations
@@ -83,14 +84,24 @@ class SignalEngine:
         )
         return cls(load_ensemble(path, runtime), features, thresholds, load_anomaly(path))
 
-    def on_candle(self, candle: Candle | Bar) -> Signal | None:
-        """Consume the next closed candle; its signal, or None until the longest window of rows has every feature."""
+    @property
+    def anomaly_threshold(self) -> float | None:
+        """The anomaly detector's threshold (None without a detector)."""
+        return None if self._anomaly is None else self._anomaly.threshold
+
+    def update(self, candle: Candle | Bar) -> np.ndarray | None:
+        """Consume the next closed candle without predicting; its feature row, or None until every feature is known."""
         row = np.fromiter(self._features.update(candle).values(), dtype=np.float32)
         if not np.all(np.isfinite(row)):
             self._history.clear()
             return None
         self._history.append(row)
-        if len(self._history) < self._predictor.window:
+        return row
+
+    def on_candle(self, candle: Candle | Bar) -> Signal | None:
+        """Consume the next closed candle; its signal, or None until the longest window of rows has every feature."""
+        row = self.update(candle)
+        if row is None or len(self._history) < self._predictor.window:
             return None
         recent = np.stack(self._history)
         output = self._predictor.predict(recent, np.array([len(recent) - 1]))
@@ -107,3 +118,16 @@ class SignalEngine:
             anomaly_score=score,
             anomaly=self._anomaly is not None and score is not None and score > self._anomaly.threshold,
         )
+
+    def save_state(self) -> tuple[bytes, list[np.ndarray]]:
+        """The streaming features' state and the recent rows: what ``restore_state`` resumes from."""
+        return self._features.save(), list(self._history)
+
+    def restore_state(self, state: tuple[bytes, list[np.ndarray]]) -> None:
+        """Resume from ``save_state`` output (refused when it was saved for other features)."""
+        blob, rows = state
+        features = FeatureEngine.restore(blob, self._features.feature_set)
+        if features.columns != self._features.columns:
+            raise ModelInputError("the saved feature state has other columns than this model's: start afresh")
+        self._features = features
+        self._history = deque(rows, maxlen=self._predictor.window)

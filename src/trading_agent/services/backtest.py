@@ -24,6 +24,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from trading_agent.backtest.event_runner import run_event_backtest
+from trading_agent.backtest.filters import EntryFilter, describe_filters, filter_entries
 from trading_agent.backtest.metrics import (
     BacktestMetrics,
     ClassificationMetrics,
@@ -40,7 +41,6 @@ from trading_agent.backtest.metrics import (
 from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
 from trading_agent.backtest.strategies import STRATEGIES, Strategy, StrategyError, make_strategy
 from trading_agent.backtest.walkforward import FloatRange, GridSearch, IntRange, OptunaSearch, walk_forward
-from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
 from trading_agent.domain import Instrument, InstrumentId, SeriesKey, Trade
 from trading_agent.engine import EngineConfig
@@ -49,7 +49,14 @@ from trading_agent.features import Bars
 from trading_agent.risk.sizing import SizingRules
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.market_data import MarketDataService
-from trading_agent.services.trading_setup import engine_config, signal_thresholds, sizing_rules
+from trading_agent.services.trading_setup import (
+    contract_for,
+    engine_config,
+    filter_rules,
+    signal_thresholds,
+    sizing_rules,
+    stored_funding,
+)
 
 if TYPE_CHECKING:
     from trading_agent.registry.mlflow_registry import ModelRegistry
@@ -69,8 +76,6 @@ __all__ = [
     "run_metrics",
 ]
 
-_CONTRACT_BY_BASE = {"BTC": "BTCUSD", "ETH": "ETHUSD"}
-
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: candles processed so far (for a progress bar)."""
 
@@ -88,6 +93,8 @@ class BacktestReport(BaseModel):
     last_candle: pd.Timestamp
     candles: int
     rejected_entries: int
+    filtered_entries: int = 0
+    signal_filters: str = "none"
     funding: str
     metrics: dict[str, Any]
     benchmark: dict[str, Any]
@@ -225,6 +232,7 @@ class Market:
     funding: FundingSeries | None
     funding_source: str
     sizing: SizingRules
+    entry_filter: EntryFilter | None = None
 
     def backtest(
         self,
@@ -238,17 +246,22 @@ class Market:
         """The backtest of ``strategy`` on candles ``[start, stop)`` by the ``event`` or ``vector`` engine."""
         bars = self.bars if start == 0 and stop is None else self.bars.window(start, stop)
         instrument, config, sizing, funding = self.instrument, self.config, self.sizing, self.funding
+        filtered = 0
+        if self.entry_filter is not None and not strategy.all_in:
+            signals, filtered = filter_entries(strategy.signals(bars), bars, self.entry_filter)
+            strategy = replace(strategy, rule=lambda _: signals)
         if engine == "vector":
             from trading_agent.backtest.vectorized import run_vectorized_backtest
 
             vector = run_vectorized_backtest(
                 bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding
             )
-            return BacktestRun(vector.equity, vector.in_position, vector.domain_trades(instrument), vector.rejected)
+            trades = vector.domain_trades(instrument)
+            return BacktestRun(vector.equity, vector.in_position, trades, vector.rejected, filtered)
         result = run_event_backtest(
             bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding, progress=progress
         )
-        return BacktestRun(result.equity, result.in_position, result.trades, result.rejected)
+        return BacktestRun(result.equity, result.in_position, result.trades, result.rejected, filtered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +272,7 @@ class BacktestRun:
     in_position: np.ndarray
     trades: tuple[Trade, ...]
     rejected: int
+    filtered: int = 0
 
 
 class BacktestService:
@@ -289,37 +303,25 @@ class BacktestService:
         chosen = self._registry.version(name, version=version, alias=alias)
         with tempfile.TemporaryDirectory(prefix="trading-agent-model-") as tmp:
             bundle = self._registry.download(name, chosen.version, alias=None, dst=Path(tmp))
-            return ensemble_strategy(
+            used = ensemble_strategy(
                 bundle,
                 market.frame,
                 series.timeframe,
                 signal_thresholds(self._rules),
                 model=f"{name} v{chosen.version}",
             )
+        return replace(used, oos_sharpe=chosen.metrics.get("oos_sharpe_ratio"))
 
-    def _contract(self, series: SeriesKey, contract: str | None) -> Instrument:
-        instruments = load_instruments(self._config_dir / "instruments.yaml")
-        by_symbol = {key.symbol: instrument for key, instrument in instruments.items()}
-        wanted = contract or next(
-            (symbol for base, symbol in _CONTRACT_BY_BASE.items() if series.instrument.symbol.upper().startswith(base)),
-            None,
-        )
-        if wanted is None or wanted not in by_symbol:
-            known = ", ".join(sorted(by_symbol))
-            raise ServiceError(
-                f"no contract for {series.instrument.symbol}: choose one of {known} with --contract"
-                if wanted is None
-                else f"unknown contract {wanted!r}: config/instruments.yaml has {known}"
-            )
-        return by_symbol[wanted]
+    def filtered(self, market: Market, series: SeriesKey, model_sharpe: float | None = None) -> Market:
+        """``market`` with the signal filters of the rules, as the paper-trading agent applies them.
 
-    def _funding(self, instrument: InstrumentId, bars: Bars) -> tuple[FundingSeries | None, str]:
-        frame = self._market_data.store.load_funding(instrument, int(bars.ts[0]), int(bars.ts[-1]) + 1)
-        if frame.empty:
-            return None, "constant"
-        stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
-        series = FundingSeries(timestamps=stamps, rates=frame["funding_rate"].to_numpy())
-        return series, f"stored series of {instrument} ({len(frame):,} settlements)"
+        The series' timeframe is traded; the rules' longer timeframes it divides must agree.
+        ``model_sharpe`` is the traded model's out-of-sample Sharpe (None for a built-in rule).
+        """
+        base = series.timeframe
+        higher = [tf for tf in self._rules.signal_filters.timeframes if tf.ms > base.ms and base.divides(tf)]
+        rules = filter_rules(self._rules, (base, *higher))
+        return replace(market, entry_filter=EntryFilter(rules, base, model_sharpe))
 
     def prepare(self, series: SeriesKey, options: MarketOptions) -> Market:
         """The candles, contract, engine config, funding and sizing of a backtest of ``series``."""
@@ -327,7 +329,7 @@ class BacktestService:
         if frame.empty:
             raise ServiceError(f"no candles of {series} in the range asked for: import or download them first")
         bars = Bars.from_frame(frame)
-        instrument = self._contract(series, options.contract)
+        instrument = contract_for(self._config_dir, series, options.contract)
         if options.taker_fee is not None:
             instrument = replace(instrument, taker_fee=options.taker_fee)
         config = engine_config(
@@ -335,7 +337,9 @@ class BacktestService:
         )
         if options.slippage_bps is not None:
             config = replace(config, slippage=replace(config.slippage, fixed_bps=options.slippage_bps))
-        funding, source = self._funding(options.funding_from or series.instrument, bars)
+        funding, source = stored_funding(
+            self._market_data, options.funding_from or series.instrument, int(bars.ts[0]), int(bars.ts[-1]) + 1
+        )
         if options.funding_from is not None and funding is None:
             raise ServiceError(f"no funding rates of {options.funding_from} stored for this range (see `data list`)")
         if funding is None:
@@ -372,9 +376,10 @@ class BacktestService:
                 market = self.prepare(series, options)
                 model_use = self._ensemble(series, market, model, model_version)
                 chosen = model_use.strategy
+                market = self.filtered(market, series, model_use.oos_sharpe)
             else:
                 chosen = make_strategy(strategy, params)
-                market = self.prepare(series, options)
+                market = self.filtered(self.prepare(series, options), series)
             result = market.backtest(chosen, engine=engine, progress=progress)
             benchmark = market.backtest(make_strategy("buy-hold"), engine=engine)
             per_year = periods_per_year(series.timeframe)
@@ -391,6 +396,8 @@ class BacktestService:
                 last_candle=market.frame.index[-1],
                 candles=len(market.bars),
                 rejected_entries=result.rejected,
+                filtered_entries=result.filtered,
+                signal_filters=describe_filters(market.entry_filter),
                 funding=market.funding_source,
                 metrics=run_metrics(result, per_year, model_use.classification if model_use else None).to_dict(),
                 benchmark=run_metrics(benchmark, per_year).to_dict(),
@@ -439,7 +446,7 @@ class BacktestService:
                 if unknown:
                     raise ServiceError(f"{strategy}: unknown parameter(s) {', '.join(unknown)}")
                 search = _optuna(grid, optuna_trials)
-            market = self.prepare(series, options)
+            market = self.filtered(self.prepare(series, options), series)
             per_year = periods_per_year(series.timeframe)
 
             def evaluate(start: int, stop: int, params: Mapping[str, Any]) -> np.ndarray:
@@ -511,7 +518,7 @@ class BacktestService:
         """
         with service_errors():
             chosen = make_strategy(strategy, params)
-            market = self.prepare(series, options)
+            market = self.filtered(self.prepare(series, options), series)
             result = market.backtest(chosen)
             start = float(options.initial_balance)
             bars = block_bootstrap(

@@ -48,6 +48,7 @@ class EnsembleStrategy:
     in_sample_candles: int
     classification: ClassificationMetrics | None
     anomalous_candles: int | None = None
+    oos_sharpe: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """What the backtest report says about the model."""
@@ -117,7 +118,7 @@ def ensemble_strategy(
         anomaly = AnomalyScores(scorer.score(scored), scorer.threshold)
     flagged = None if anomaly is None else int(np.count_nonzero(anomaly.scores > anomaly.threshold))
     return EnsembleStrategy(
-        replay_strategy("ensemble", open_ms, entries, anomaly),
+        replay_strategy("ensemble", open_ms, entries, anomaly, output.confidence),
         model,
         int(rows.size),
         in_sample,

@@ -31,6 +31,8 @@ __all__ = ["MarketSource", "PreparedMarket", "ReplayProgress", "prepare_market",
 
 _FILE_NAME = re.compile(r"^(?P<exchange>[a-z0-9]+)_(?P<symbol>[A-Za-z0-9-]+)_(?P<timeframe>\d+[mhdw])$")
 SYNTHETIC_VENUE = "synthetic"
+SYNTHETIC_END = "2026-01-01 00:00 UTC"
+SYNTHETIC_END_MS = 1_767_225_600_000  # a fixed end: the same seed gives the same candles on every run
 SYNTHETIC_LABEL = "SYNTHETIC market: seeded random data, not real prices (no exchange connection)"
 
 
@@ -105,9 +107,11 @@ def series_of_file(path: Path) -> tuple[str, str, Timeframe]:
     raise ServiceError(f"{path}: cannot infer the timeframe (most common step {step} ms); pass --timeframe")
 
 
-def _synthetic(service: MarketDataService, symbol: str, timeframe: Timeframe, days: int, seed: int) -> ImportSummary:
+def _synthetic(
+    service: MarketDataService, symbol: str, timeframe: Timeframe, days: int, seed: int, *, end_ms: int | None = None
+) -> ImportSummary:
     count = max(1, days * 86_400_000 // timeframe.ms)
-    end = timeframe.bucket_start(time.time_ns() // 1_000_000)
+    end = timeframe.bucket_start(time.time_ns() // 1_000_000 if end_ms is None else end_ms)
     market = SyntheticMarket(seed=seed, timeframe=timeframe, start_ms=end - count * timeframe.ms)
     frame = market.generate(count)
     series = SeriesKey(InstrumentId(SYNTHETIC_VENUE, symbol), timeframe)
@@ -133,8 +137,9 @@ def prepare_market(
     days: int,
     seed: int = 7,
     on_progress: Callable[[int, int], None] | None = None,
+    synthetic: bool = False,
 ) -> PreparedMarket:
-    """Load market data from ``data``, else Delta, else the synthetic market; store it and check it."""
+    """Load market data from ``data``, else Delta (unless ``synthetic``), else the synthetic market; store, check it."""
     if data is not None:
         exchange, file_symbol, tf = series_of_file(data)
         if timeframe is not None:
@@ -142,6 +147,11 @@ def prepare_market(
         imported = service.import_file(data, exchange, file_symbol, tf.value, SeriesFileKind.CANDLES)
         source, label = MarketSource.FILE, f"file {data}"
         series = SeriesKey(InstrumentId(exchange, file_symbol), tf)
+    elif synthetic:
+        tf = Timeframe.parse(timeframe or "1h")
+        imported = _synthetic(service, symbol, tf, days, seed, end_ms=SYNTHETIC_END_MS)
+        source, label = MarketSource.SYNTHETIC, f"{SYNTHETIC_LABEL}; asked for, ending {SYNTHETIC_END}"
+        series = SeriesKey(InstrumentId(SYNTHETIC_VENUE, symbol), tf)
     else:
         tf = Timeframe.parse(timeframe or "1h")
         try:

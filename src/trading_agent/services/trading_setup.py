@@ -19,21 +19,41 @@ and precision, ``BreakerRules.flatten_on_trip`` and ``EngineConfig.funding_ancho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
+import pandas as pd
+
+from trading_agent.agent.controls import AgentMode
+from trading_agent.backtest.filters import FilterRules, TradingWindow
+from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
-from trading_agent.domain import Timeframe
+from trading_agent.domain import Instrument, InstrumentId, SeriesKey, Timeframe
 from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.exits import ExitRules, StopMethod
+from trading_agent.engine.funding import FundingSeries
 from trading_agent.models.signals import SignalThresholds
 from trading_agent.risk.anomaly import AnomalyRules
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import SizingRules
-from trading_agent.services.errors import service_errors
+from trading_agent.services.errors import ServiceError, service_errors
+from trading_agent.services.market_data import MarketDataService
 
-__all__ = ["engine_config", "signal_thresholds", "sizing_rules"]
+__all__ = [
+    "agent_modes",
+    "contract_for",
+    "engine_config",
+    "filter_rules",
+    "signal_thresholds",
+    "sizing_rules",
+    "stored_funding",
+]
+
+_CONTRACT_BY_BASE = {"BTC": "BTCUSD", "ETH": "ETHUSD"}
 
 
 def _decimal(value: float) -> Decimal:
@@ -151,3 +171,66 @@ def signal_thresholds(rules: TradingRules) -> SignalThresholds:
         strong_sell_prediction=mapping.strong_sell.prediction,
         strong_sell_confidence=mapping.strong_sell.confidence,
     )
+
+
+def agent_modes(rules: TradingRules) -> dict[str, AgentMode]:
+    """The run-time risk modes of ``modes``: each the base sizing with its risk and Kelly fraction."""
+    base = sizing_rules(rules)
+    with service_errors():
+        return {
+            name: AgentMode(
+                sizing=replace(
+                    base,
+                    risk_per_trade=mode.risk_per_trade,
+                    base_risk=mode.risk_per_trade,
+                    kelly_fraction=mode.kelly_fraction,
+                ),
+                min_confidence=mode.min_confidence,
+            )
+            for name, mode in rules.modes.items()
+        }
+
+
+def filter_rules(rules: TradingRules, timeframes: Sequence[Timeframe]) -> FilterRules:
+    """The signal filters of ``signal_filters`` and ``trading_hours`` for a session on ``timeframes``.
+
+    The first timeframe is traded; with ``require_multiple_timeframes`` the others must agree.
+    """
+    filters, hours = rules.signal_filters, rules.trading_hours
+    return FilterRules(
+        min_confidence=filters.min_confidence,
+        higher_timeframes=tuple(timeframes[1:]) if filters.require_multiple_timeframes else (),
+        min_volume_ratio=filters.min_volume_ratio,
+        min_model_sharpe=filters.min_sharpe_ratio,
+        trading_hours=TradingWindow(hours.start_hour, hours.end_hour, hours.timezone) if hours.enabled else None,
+    )
+
+
+def contract_for(config_dir: Path, series: SeriesKey, contract: str | None) -> Instrument:
+    """The contract of ``config_dir/instruments.yaml`` to trade ``series`` with: ``contract``, or by base asset."""
+    instruments = load_instruments(config_dir / "instruments.yaml")
+    by_symbol = {key.symbol: instrument for key, instrument in instruments.items()}
+    wanted = contract or next(
+        (symbol for base, symbol in _CONTRACT_BY_BASE.items() if series.instrument.symbol.upper().startswith(base)),
+        None,
+    )
+    if wanted is None or wanted not in by_symbol:
+        known = ", ".join(sorted(by_symbol))
+        raise ServiceError(
+            f"no contract for {series.instrument.symbol}: choose one of {known} with --contract"
+            if wanted is None
+            else f"unknown contract {wanted!r}: config/instruments.yaml has {known}"
+        )
+    return by_symbol[wanted]
+
+
+def stored_funding(
+    market_data: MarketDataService, instrument: InstrumentId, start_ms: int, end_ms: int
+) -> tuple[FundingSeries | None, str]:
+    """The stored funding rates of ``instrument`` in ``[start_ms, end_ms)`` and where they came from."""
+    frame = market_data.store.load_funding(instrument, start_ms, end_ms)
+    if frame.empty:
+        return None, "constant"
+    stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    series = FundingSeries(timestamps=stamps, rates=frame["funding_rate"].to_numpy())
+    return series, f"stored series of {instrument} ({len(frame):,} settlements)"

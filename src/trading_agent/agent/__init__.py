@@ -1,0 +1,28 @@
+"""The live loop: feed -> features and signals -> filters -> risk manager -> engine -> journal -> bus."""
+
+from trading_agent.agent.agent import EMERGENCY_BREAKER, AgentOptions, StepCallback, TradingAgent
+from trading_agent.agent.bus import BestEffortPublisher, EventBus, InProcessBus
+from trading_agent.agent.checkpoint import StateFile
+from trading_agent.agent.controls import AgentControls, AgentMode
+from trading_agent.agent.sources import EnsembleSource, RuleSource, SignalSource, SourceOutput
+from trading_agent.agent.status import AgentStatus
+from trading_agent.agent.window import CandleWindow
+
+__all__ = [
+    "EMERGENCY_BREAKER",
+    "AgentControls",
+    "AgentMode",
+    "AgentOptions",
+    "AgentStatus",
+    "BestEffortPublisher",
+    "CandleWindow",
+    "EnsembleSource",
+    "EventBus",
+    "InProcessBus",
+    "RuleSource",
+    "SignalSource",
+    "SourceOutput",
+    "StateFile",
+    "StepCallback",
+    "TradingAgent",
+]

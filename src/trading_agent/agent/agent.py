@@ -1,0 +1,347 @@
+"""The paper-trading agent: feed -> window and source -> filters -> risk manager -> engine -> journal -> bus.
+
+Per closed candle of its series (``on_candle``), in this order, all in one engine step committed
+in one journal transaction before anything is announced:
+
+1. the candle joins the window, and the engine processes it (fills, exits, funding, breakers) with
+   the volatility known at its close;
+2. the source answers (``sources``); its signal is journaled (``SignalGenerated``), and the
+   candle's anomaly score is reported to the engine's anomaly filter;
+3. an entry passes the filters (``backtest.filters``), the pause, and the staleness check; a
+   refused one is journaled as ``SignalFiltered`` with every reason, the others become orders by
+   the rule the backtest uses (``engine.decisions.act``), through the engine's risk gate;
+4. the step is committed (journal, then the bus), then the source's state is saved every
+   ``checkpoint_every`` candles.
+
+So a replay of stored candles makes exactly the trades of the event backtest on the same candles,
+strategy and rules (a test). A candle not after the previous one (a duplicate or one from the past)
+is skipped and logged. With a wall clock (``wall_clock``, live feeds), an entry on a candle that
+closed more than ``staleness_ms`` ago is refused (``stale_price``): the agent never opens a
+position on a stale price. In a replay the clock is market time and nothing is stale.
+
+Restart (``TradingAgent.start``): the engine is rebuilt from the journal, the controls with it;
+the candles up to the journal's resume point only warm the window and (after its saved state) the
+source, and trading continues with the next. Killed at any moment, a restarted replay ends with
+the journal of a run that never stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import structlog
+
+from trading_agent.agent.checkpoint import StateFile
+from trading_agent.agent.controls import AgentControls, AgentMode
+from trading_agent.agent.sources import SignalSource, SourceOutput
+from trading_agent.agent.status import AgentStatus
+from trading_agent.agent.window import CandleWindow
+from trading_agent.backtest.filters import EntryFilter
+from trading_agent.data.feeds.base import MarketFeed
+from trading_agent.domain import (
+    AgentCommand,
+    AgentControlled,
+    Candle,
+    CandleClosed,
+    Event,
+    Instrument,
+    SeriesKey,
+    Signal,
+    SignalFiltered,
+    SignalGenerated,
+)
+from trading_agent.engine import EngineConfig, TradingEngine
+from trading_agent.engine.decisions import Decision, act
+from trading_agent.engine.errors import EngineError
+from trading_agent.engine.funding import FundingSeries
+from trading_agent.engine.journal import Journal, Publisher
+from trading_agent.features import Bars
+from trading_agent.risk.sizing import PositionSizer, SizingRules, make_sizer
+
+__all__ = ["EMERGENCY_BREAKER", "AgentOptions", "StepCallback", "TradingAgent"]
+
+EMERGENCY_BREAKER = "emergency_stop"
+StepCallback = Callable[["TradingAgent", CandleClosed, Sequence[Event]], None]
+"""Called after each candle with the agent, the candle and the events committed for it."""
+_log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOptions:
+    """The agent's own settings: risk ``modes``, the candle ``window`` size, the source's ``state`` file
+    (saved every ``checkpoint_every`` candles), and for live feeds the ``wall_clock`` (epoch ms) with
+    the ``staleness_ms`` beyond which a candle's price is too old to open a position on."""
+
+    modes: Mapping[str, AgentMode] = field(default_factory=dict)
+    window: int = 5000
+    state: StateFile | None = None
+    checkpoint_every: int = 100
+    wall_clock: Callable[[], int] | None = None
+    staleness_ms: int | None = None
+
+
+class TradingAgent:
+    """One series traded on one instrument; build it with ``start`` (which resumes from the journal)."""
+
+    def __init__(
+        self,
+        engine: TradingEngine,
+        instrument: Instrument,
+        series: SeriesKey,
+        source: SignalSource,
+        *,
+        sizing: SizingRules,
+        filters: EntryFilter,
+        options: AgentOptions | None = None,
+        controls: AgentControls | None = None,
+    ) -> None:
+        options = options or AgentOptions()
+        self.engine = engine
+        self.instrument = instrument
+        self.series = series
+        self.source = source
+        self.options = options
+        self.controls = controls or AgentControls()
+        self._base_sizing = sizing
+        self._base_filter = filters
+        self._window = CandleWindow(options.window)
+        self._feed = engine.feed(instrument.id)
+        self._resume_ts = engine.last_candle_ts(instrument.id)
+        self._state_ts: int | None = None
+        self._since_checkpoint = 0
+        self._mode_parts: tuple[str | None, PositionSizer, EntryFilter] | None = None
+        self.candles = 0
+        self.skipped = 0
+        self.last_candle: Candle | None = None
+        self.last_signal: Signal | None = None
+        self._restore_state()
+
+    @classmethod
+    def start(
+        cls,
+        config: EngineConfig,
+        instrument: Instrument,
+        series: SeriesKey,
+        source: SignalSource,
+        *,
+        journal: Journal,
+        sizing: SizingRules,
+        filters: EntryFilter,
+        options: AgentOptions | None = None,
+        publishers: Sequence[Publisher] = (),
+        funding: FundingSeries | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> TradingAgent:
+        """The agent of ``journal``'s session: a new one, or resumed where the journal stops.
+
+        ``clock`` stamps ``ts_init`` (None: market time, as a replay must).
+        """
+        controls = AgentControls()
+        engine = TradingEngine.rebuild(
+            config,
+            [instrument],
+            journal=journal,
+            publishers=publishers,
+            funding={instrument.id: funding} if funding is not None else None,
+            clock=clock,
+            observe=controls.observe,
+        )
+        return cls(
+            engine, instrument, series, source, sizing=sizing, filters=filters, options=options, controls=controls
+        )
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str | None:
+        """The risk mode in force (None: the trading rules as loaded)."""
+        return self.controls.mode
+
+    @property
+    def resume_ts(self) -> int | None:
+        """Open time of the last candle the journal had traded when this agent started (None: a new session)."""
+        return self._resume_ts
+
+    def stale(self) -> bool:
+        """Whether the newest candle closed longer ago than the staleness limit (never in a replay)."""
+        clock, limit = self.options.wall_clock, self.options.staleness_ms
+        if clock is None or limit is None or self.last_candle is None:
+            return False
+        return clock() - self.last_candle.close_time(self.series.timeframe) > limit
+
+    def status(self) -> AgentStatus:
+        """What the agent is doing now, for the status view, the API and the bot."""
+        return AgentStatus.of(self)
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    async def run(self, feed: MarketFeed, on_step: StepCallback | None = None) -> None:
+        """Trade every candle ``feed`` yields until it ends (a replay) or the task is cancelled."""
+        try:
+            events = feed.events()
+            try:
+                async for event in events:
+                    committed = self.on_candle(event)
+                    if on_step is not None:
+                        on_step(self, event, committed)
+            finally:
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    await close()
+        except asyncio.CancelledError:
+            self.checkpoint()
+            raise
+        self.checkpoint()
+
+    def on_candle(self, event: CandleClosed) -> list[Event]:
+        """Process one closed candle (see the module docstring); the events committed for it."""
+        candle = event.candle
+        if event.series != self.series:
+            _log.warning("agent_other_series", series=str(event.series), expected=str(self.series))
+            self.skipped += 1
+            return []
+        newest = self._window.last_ts
+        if newest is not None and candle.ts <= newest:
+            _log.warning("agent_candle_not_after_previous", ts=candle.ts, previous=newest)
+            self.skipped += 1
+            return []
+        if self._resume_ts is not None and candle.ts <= self._resume_ts:
+            self._learn(candle)
+            return []
+        self._window.append(candle)
+        self.last_candle = candle
+        bars = self._window.bars()
+        relative, average, atr = self._window.volatility(bars)
+        self._feed(candle.ts, candle.open, candle.high, candle.low, candle.close, candle.volume, relative, average)
+        answer = self.source.on_candle(candle, bars)
+        self._decide(event, bars, answer, atr)
+        committed = self.engine.commit()
+        self.candles += 1
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.options.checkpoint_every:
+            self.checkpoint()
+        return committed
+
+    def warm(self, candle: Candle) -> None:
+        """Learn from a candle of the history before a live feed, without trading it.
+
+        Candles after the journal's resume point were missed while the agent was down: those are
+        traded (``on_candle``; they are stale, so they open nothing).
+        """
+        newest = self._window.last_ts
+        if newest is not None and candle.ts <= newest:
+            return
+        if self._resume_ts is None or candle.ts <= self._resume_ts:
+            self._learn(candle)
+        else:
+            self.on_candle(
+                CandleClosed(ts_event=candle.close_time(self.series.timeframe), series=self.series, candle=candle)
+            )
+
+    def _learn(self, candle: Candle) -> None:
+        """The window and the source take ``candle`` in (the source only after its saved state)."""
+        self._window.append(candle)
+        self.last_candle = candle
+        if self._state_ts is None or candle.ts > self._state_ts:
+            self.source.warm(candle)
+
+    def _decide(self, event: CandleClosed, bars: Bars, answer: SourceOutput, atr: float) -> None:
+        engine, candle = self.engine, event.candle
+        if answer.signal is not None:
+            engine.record(SignalGenerated, signal=answer.signal)
+            self.last_signal = answer.signal
+        if answer.anomaly_score is not None and answer.anomaly_threshold is not None:
+            engine.report_anomaly(self.instrument.id, score=answer.anomaly_score, threshold=answer.anomaly_threshold)
+        entry = answer.entry
+        if entry and answer.signal is not None:
+            reasons = self._refusals(bars, entry, answer)
+            if reasons:
+                engine.record(SignalFiltered, signal=answer.signal, reasons=reasons)
+                entry = 0
+        if entry or answer.exit:
+            _, sizer, _ = self._parts()
+            decision = Decision(entry, answer.exit, candle.close, candle.ts, atr, answer.model_signal)
+            act(engine, self.instrument, decision, name=self.source.name, sizer=sizer, all_in=self.source.all_in)
+
+    def _refusals(self, bars: Bars, entry: int, answer: SourceOutput) -> tuple[str, ...]:
+        _, _, entry_filter = self._parts()
+        confidence = None if answer.model_signal is None else answer.model_signal.confidence
+        reasons = list(entry_filter.refusals(bars, entry, confidence))
+        if self.stale():
+            reasons.append("stale_price")
+        if self.controls.paused:
+            reasons.append("paused")
+        return tuple(reasons)
+
+    def _parts(self) -> tuple[str | None, PositionSizer, EntryFilter]:
+        """The sizer and the filter of the mode in force (rebuilt when the mode changes)."""
+        mode = self.controls.mode
+        if self._mode_parts is None or self._mode_parts[0] != mode:
+            chosen = self.options.modes.get(mode) if mode is not None else None
+            if chosen is None:
+                self._mode_parts = (mode, make_sizer(self._base_sizing), self._base_filter)
+            else:
+                rules = replace(self._base_filter.rules, min_confidence=chosen.min_confidence)
+                self._mode_parts = (mode, make_sizer(chosen.sizing), self._base_filter.with_rules(rules))
+        return self._mode_parts
+
+    # --- controls ---------------------------------------------------------------------------------
+
+    def pause(self, reason: str = "paused by request") -> None:
+        """No new entries from now on; positions, stops and targets are kept."""
+        self._control(AgentCommand.PAUSE, None, reason)
+
+    def resume(self, reason: str = "resumed by request") -> None:
+        """Entries again; an emergency stop's breaker is reset."""
+        if EMERGENCY_BREAKER in self.engine.tripped_breakers:
+            self.engine.reset_breaker(EMERGENCY_BREAKER, reason)
+        self._control(AgentCommand.RESUME, None, reason)
+
+    def set_mode(self, mode: str, reason: str = "mode set by request") -> None:
+        """Switch to the risk mode ``mode`` (one of the configured modes)."""
+        modes = self.options.modes
+        if mode not in modes:
+            raise EngineError(f"unknown mode {mode!r}: choose from {', '.join(modes) or 'none configured'}")
+        self._control(AgentCommand.SET_MODE, mode, reason)
+
+    def emergency_stop(self, reason: str = "emergency stop") -> None:
+        """Close every position at the next open, cancel entries, trip the ``emergency_stop`` breaker, pause."""
+        self.engine.flatten(reason)
+        if EMERGENCY_BREAKER not in self.engine.tripped_breakers:
+            self.engine.trip_breaker(EMERGENCY_BREAKER, reason)
+        self._control(AgentCommand.EMERGENCY_STOP, None, reason)
+
+    def _control(self, command: AgentCommand, value: str | None, reason: str) -> None:
+        self.engine.record(AgentControlled, command=command, value=value, reason=reason)
+        for event in self.engine.commit():
+            self.controls.observe(event)
+        _log.info("agent_control", command=command.value, value=value, reason=reason)
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Save the source's state as of the newest traded candle (nothing for a rule)."""
+        self._since_checkpoint = 0
+        state = self.options.state
+        if state is None or self.last_candle is None:
+            return
+        blob = self.source.save_state()
+        if blob is not None:
+            state.save(self.last_candle.ts, blob)
+
+    def _restore_state(self) -> None:
+        state = self.options.state
+        if state is None:
+            return
+        saved = state.load()
+        if saved is None or self._resume_ts is None or saved[0] > self._resume_ts:
+            return  # a new session, or a state ahead of the journal: the source warms up from the candles
+        ts, blob = saved
+        try:
+            self.source.restore_state(blob)
+        except (ValueError, EngineError) as exc:
+            _log.warning("agent_state_not_restored", reason=str(exc))
+            return
+        self._state_ts = ts

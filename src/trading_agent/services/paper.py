@@ -1,0 +1,253 @@
+"""The paper-trading session: everything ``trading-agent paper`` and ``run`` need, wired from the settings.
+
+- Market: a replay of a candle file (``replay``), the seeded synthetic market (``synthetic``), or
+  Delta Exchange India's live WebSocket with its recent history downloaded first to warm the agent
+  up. When Delta cannot be reached the session falls back to a synthetic replay and its label says
+  so (``fallback``).
+- Opinions: the built-in ``strategy`` when one is named; else the series' production ensemble
+  from the model registry; else the built-in ``sma-cross``, saying there is no trained model.
+- The trading rules (``profile`` over ``trading_rules.yaml``) give the engine, the sizing, the
+  signal filters (the first timeframe is traded, the others must agree) and the risk modes.
+- The journal is the configured database's, under ``session``; the bus is in-process, or Redis
+  Streams when ``TRADING_AGENT_REDIS_URL`` is set (which also gives the candle cache its Redis L2);
+  the source's state lives in ``state_dir``.
+
+A replay runs on market time (identical journals on every run); a live session stamps wall time.
+Running the same command again resumes the session from its journal.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trading_agent.agent import (
+    AgentOptions,
+    BestEffortPublisher,
+    EnsembleSource,
+    EventBus,
+    InProcessBus,
+    RuleSource,
+    SignalSource,
+    StateFile,
+    TradingAgent,
+)
+from trading_agent.backtest.filters import EntryFilter
+from trading_agent.backtest.strategies import make_strategy
+from trading_agent.config import AppSettings
+from trading_agent.config.trading_rules import TradingRules, load_trading_rules
+from trading_agent.data.cache import CandleCache, RedisCandleCache
+from trading_agent.data.feeds.base import MarketFeed
+from trading_agent.data.feeds.replay import ReplayFeed
+from trading_agent.data.frames import candles_from_frame
+from trading_agent.domain import Instrument, SeriesKey, Timeframe
+from trading_agent.services.errors import ServiceError, service_errors
+from trading_agent.services.market_data import MarketDataService
+from trading_agent.services.market_session import MarketSource, prepare_market
+from trading_agent.services.trading_setup import (
+    agent_modes,
+    contract_for,
+    engine_config,
+    filter_rules,
+    signal_thresholds,
+    sizing_rules,
+    stored_funding,
+)
+from trading_agent.storage import SqlJournal, create_database_engine
+
+__all__ = ["DEFAULT_STRATEGY", "PaperOptions", "PaperSession", "open_paper_session"]
+
+DEFAULT_STRATEGY = "sma-cross"
+
+
+@dataclass(frozen=True, slots=True)
+class PaperOptions:
+    """What to trade and how (see the module docstring); ``speed`` is x real time, None as fast as possible."""
+
+    symbol: str = "BTCUSD"
+    timeframes: tuple[Timeframe, ...] | None = None
+    replay: Path | None = None
+    synthetic: bool = False
+    last: int | None = None
+    speed: float | None = None
+    profile: str | None = None
+    strategy: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    contract: str | None = None
+    session: str = "paper"
+    mode: str | None = None
+    days: int = 60
+    seed: int = 7
+    state_dir: Path = Path("var/agent")
+
+
+@dataclass
+class PaperSession:
+    """A ready agent, its feed and bus, and what to tell the user about them."""
+
+    agent: TradingAgent
+    feed: MarketFeed
+    bus: EventBus
+    market: str
+    source: str
+    synthetic: bool
+    total: int | None
+    notes: list[str]
+    cache: CandleCache
+
+
+def _timeframes(options: PaperOptions, rules: TradingRules) -> tuple[Timeframe, ...]:
+    chosen = options.timeframes or rules.signal_filters.timeframes
+    if any(chosen[0].ms >= tf.ms for tf in chosen[1:]):
+        raise ServiceError(f"--timeframes: the first ({chosen[0]}) is traded and must be the shortest")
+    return tuple(chosen)
+
+
+def _cache(settings: AppSettings, service: MarketDataService) -> CandleCache:
+    l2 = None
+    if settings.redis_url:
+        import redis
+
+        l2 = RedisCandleCache(redis.Redis.from_url(settings.redis_url), settings.redis_prefix)
+    return CandleCache(service.store, l2=l2)
+
+
+def _bus(settings: AppSettings) -> EventBus:
+    if settings.redis_url is None:
+        return InProcessBus()
+    from trading_agent.services.redis_bus import RedisStreamBus
+
+    return RedisStreamBus.from_url(settings.redis_url, settings.redis_prefix)
+
+
+def _source(
+    settings: AppSettings, options: PaperOptions, rules: TradingRules, series: SeriesKey, instrument: Instrument
+) -> tuple[SignalSource, float | None, str]:
+    """The signal source, the model's out-of-sample Sharpe (None for a rule) and how to describe it."""
+    if options.strategy is not None and options.strategy != "ensemble":
+        strategy = make_strategy(options.strategy, options.params)
+        return RuleSource(strategy, instrument.id), None, f"built-in {strategy.name} {dict(strategy.params)}"
+    if options.params:
+        raise ServiceError(f"the ensemble takes no strategy parameters, got {', '.join(options.params)}")
+    from trading_agent.registry.mlflow_registry import ModelRegistry, RegistryError
+    from trading_agent.services.ensemble_strategy import model_name
+
+    name = model_name(series)
+    registry = ModelRegistry(settings.mlflow_tracking_uri)
+    try:
+        chosen = registry.version(name, alias="production")
+    except RegistryError as exc:
+        if options.strategy == "ensemble":
+            raise ServiceError(
+                f"no production ensemble for {series}: {exc} (train one with `trading-agent train`)"
+            ) from None
+        strategy = make_strategy(DEFAULT_STRATEGY)
+        note = f"built-in {strategy.name} {dict(strategy.params)}: no trained model {name!r} in the registry"
+        return RuleSource(strategy, instrument.id), None, note
+    from trading_agent.models.signal_engine import SignalEngine
+
+    with tempfile.TemporaryDirectory(prefix="trading-agent-model-") as tmp:
+        bundle = registry.download(name, chosen.version, alias=None, dst=Path(tmp))
+        engine = SignalEngine.from_bundle(bundle, series.timeframe, signal_thresholds(rules))
+    sharpe = chosen.metrics.get("oos_sharpe_ratio")
+    source = EnsembleSource(engine, signal_thresholds(rules), instrument.id, name=f"{name}-v{chosen.version}")
+    return source, sharpe, f"ensemble {name} v{chosen.version} (out-of-sample Sharpe {sharpe})"
+
+
+def _market(
+    service: MarketDataService, settings: AppSettings, options: PaperOptions, base: Timeframe
+) -> tuple[SeriesKey, pd.DataFrame, str, bool, MarketFeed | None, list[str]]:
+    """(series, candles to replay or warm up with, label, synthetic?, live feed or None, notes)."""
+    notes: list[str] = []
+    prepared = prepare_market(
+        service,
+        data=options.replay,
+        symbol=options.symbol,
+        timeframe=base.value,
+        days=options.days,
+        seed=options.seed,
+        synthetic=options.synthetic,
+    )
+    frame = prepared.frame.iloc[-options.last :] if options.last else prepared.frame
+    synthetic = prepared.source is MarketSource.SYNTHETIC
+    if prepared.source is MarketSource.DELTA:
+        from trading_agent.data.delta.live_feed import DeltaLiveFeed
+
+        notes.append(f"live Delta feed; {len(frame):,} recent candles warm the agent up")
+        return (
+            prepared.series,
+            frame,
+            prepared.label,
+            False,
+            DeltaLiveFeed(settings.delta, [options.symbol], base),
+            notes,
+        )
+    if synthetic and options.replay is None and not options.synthetic:
+        notes.append("offline: Delta is unreachable, so this session replays the synthetic market instead")
+    return prepared.series, frame, prepared.label, synthetic, None, notes
+
+
+def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSession:
+    """The agent of ``options.session``, resumed from its journal, with its feed; ``ServiceError`` on bad input."""
+    with service_errors():
+        rules = load_trading_rules(settings.config_dir, options.profile or settings.profile)
+        timeframes = _timeframes(options, rules)
+        base = timeframes[0]
+        service = MarketDataService.from_settings(settings)
+        series, frame, label, synthetic, live, notes = _market(service, settings, options, base)
+        if frame.empty:
+            raise ServiceError(f"no candles of {series} to trade")
+        instrument = contract_for(settings.config_dir, series, options.contract)
+        source, sharpe, source_label = _source(settings, options, rules, series, instrument)
+        first, last = int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000)
+        funding, funding_label = stored_funding(service, instrument.id, first, last + base.ms + 30 * 86_400_000)
+        notes.append(f"funding: {funding_label}")
+        config = engine_config(
+            rules, timeframe=base, session=options.session, initial_balance=Decimal(repr(settings.initial_balance))
+        )
+        modes = agent_modes(rules)
+        if options.mode is not None and options.mode not in modes:
+            raise ServiceError(f"unknown mode {options.mode!r}: choose from {', '.join(modes)}")
+        wall = (lambda: time.time_ns() // 1_000_000) if live is not None else None
+        agent_options = AgentOptions(
+            modes=modes,
+            state=StateFile(options.state_dir / f"{options.session}.state"),
+            wall_clock=wall,
+            staleness_ms=rules.execution.staleness_limit_s * 1000 if live is not None else None,
+        )
+        bus = _bus(settings)
+        journal = SqlJournal(create_database_engine(settings.database_url), options.session)
+        agent = TradingAgent.start(
+            config,
+            instrument,
+            series,
+            source,
+            journal=journal,
+            sizing=sizing_rules(rules),
+            filters=EntryFilter(filter_rules(rules, timeframes), base, sharpe),
+            options=agent_options,
+            publishers=[BestEffortPublisher(bus)],
+            funding=funding,
+            clock=wall,
+        )
+        if options.mode is not None and options.mode != agent.mode:
+            agent.set_mode(options.mode, "asked for at start")
+        if agent.resume_ts is not None:
+            resumed = pd.Timestamp(agent.resume_ts, unit="ms", tz="UTC")
+            notes.append(f"resumed session {options.session!r} after the candle of {resumed}")
+        if live is not None:
+            for candle in candles_from_frame(frame):
+                agent.warm(candle)
+            feed: MarketFeed = live
+            total = None
+        else:
+            feed = ReplayFeed({series: frame}, speed=options.speed)
+            total = len(frame)
+        return PaperSession(agent, feed, bus, label, source_label, synthetic, total, notes, _cache(settings, service))
