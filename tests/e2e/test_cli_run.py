@@ -5,36 +5,42 @@ from pathlib import Path
 import pytest
 
 from tests.testkit.cli import run_cli
+from trading_agent.storage import SqlJournal, create_database_engine
 
 
 def test_offline_run_falls_back_to_a_labelled_synthetic_market(tmp_path: Path) -> None:
-    result = run_cli("run", "--days", "5", "--replay", "40", "--rate", "0", cwd=tmp_path)
+    result = run_cli("run", "--days", "30", cwd=tmp_path)
     assert result.code == 0, result.stderr
-    assert "SYNTHETIC market" in result.stdout
-    assert "Data quality" in result.stdout
-    assert "Replayed 40 candles of synthetic:BTCUSD:1h" in result.stdout
+    assert "SYNTHETIC market" in result.stdout and "Delta unreachable" in result.stdout
+    assert "offline: Delta is unreachable, so this session replays the synthetic market instead" in result.stdout
+    assert "Paper session run: 720 candles traded" in result.stdout
+    assert (tmp_path / "var" / "trading_agent.db").is_file()  # the embedded default: SQLite under var/
 
 
 @pytest.mark.real_data
 def test_run_replays_a_real_file(btc_1h_path: Path, tmp_path: Path) -> None:
-    result = run_cli("run", "--data", str(btc_1h_path), "--replay", "200", "--rate", "0", cwd=tmp_path)
+    result = run_cli("run", "--replay", str(btc_1h_path), "--last", "200", cwd=tmp_path)
     assert result.code == 0, result.stderr
     assert "SYNTHETIC" not in result.stdout
-    assert "Replayed 200 candles of binance:BTCUSDT:1h" in result.stdout
-    assert "missing_candles" in result.stdout
+    assert "market: file" in result.stdout and "Paper session run: 200 candles traded" in result.stdout
 
 
-def test_run_uses_redis_as_l2_cache_when_configured(tmp_path: Path, redis_url_and_prefix: tuple[str, str]) -> None:
+def test_run_uses_redis_for_the_candle_cache_and_the_event_bus(
+    tmp_path: Path, redis_url_and_prefix: tuple[str, str]
+) -> None:
     import redis
 
     url, prefix = redis_url_and_prefix
     env = {"TRADING_AGENT_REDIS_URL": url, "TRADING_AGENT_REDIS_PREFIX": prefix}
-    result = run_cli("run", "--days", "3", "--replay", "24", "--rate", "0", cwd=tmp_path, env=env)
+    result = run_cli("run", "--days", "3", cwd=tmp_path, env=env)
     assert result.code == 0, result.stderr
     client = redis.Redis.from_url(url)
-    keys = [k.decode() for k in client.scan_iter(match=f"{prefix}*")]
-    assert keys == [f"{prefix}candles:synthetic:BTCUSD:1h"]
-    assert client.zcard(keys[0]) == 24
+    keys = sorted(k.decode() for k in client.scan_iter(match=f"{prefix}*"))
+    assert keys == [f"{prefix}candles:synthetic:BTCUSD:1h", f"{prefix}events"]
+    assert client.zcard(f"{prefix}candles:synthetic:BTCUSD:1h") == 72
+    database = create_database_engine(f"sqlite:///{tmp_path / 'var' / 'trading_agent.db'}")
+    journaled = list(SqlJournal(database, "run").read())
+    assert len(journaled) >= 72 and client.xlen(f"{prefix}events") == len(journaled)  # all journaled, all announced
 
 
 def test_help_and_version(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ fake keeps a market clock: candle ``live_index`` of the live timeframe is in pro
 REST serves only what exists at that clock: closed candles, plus the in-progress one as it stands.
 
 Failure injection: ``rate_limit_next``, ``fail_next``, ``malformed_next``, ``delay_next`` (REST);
-``stall_connections`` and ``drop_connections`` (WebSocket). Every REST request is recorded.
+``stall_connections``, ``drop_connections`` and ``garbage_next`` (WebSocket: text that is not JSON,
+JSON that is not an object, a candle with a non-numeric price, a candle from the past). Every REST
+request is recorded.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from aiohttp import WSMsgType, web
@@ -43,6 +45,7 @@ __all__ = [
     "MAX_CANDLES",
     "ORIGIN_MS",
     "FakeDelta",
+    "Garbage",
     "RecordedRequest",
     "prehash",
     "random_walk",
@@ -57,6 +60,8 @@ SIGNATURE_WINDOW_S = 5
 _PRIVATE_PREFIXES = ("/v2/wallet", "/v2/positions", "/v2/orders", "/v2/fills")
 _RESOLUTIONS = {tf.value: tf for tf in Timeframe if tf is not Timeframe.D3}
 
+Garbage = Literal["not_json", "not_object", "bad_price", "past_candle"]
+"""What ``FakeDelta.garbage_next`` sends: see there."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Injected = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
@@ -116,12 +121,13 @@ class _Client:
     stalled: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def send(self, message: Mapping[str, Any]) -> None:
+    async def send(self, message: Mapping[str, Any] | str) -> None:
+        """Send ``message`` as JSON (a str as it is)."""
         if self.stalled or self.ws.closed:
             return
         async with self.lock:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await self.ws.send_str(json.dumps(message))
+                await self.ws.send_str(message if isinstance(message, str) else json.dumps(message))
 
 
 def _ok(result: Any, after: str | None = None) -> web.Response:
@@ -196,6 +202,7 @@ class FakeDelta:
         self.fills: list[dict[str, Any]] = []
         self._series: dict[tuple[str, Timeframe], list[Candle]] = {}
         self._injected: deque[Injected] = deque()
+        self._garbage: deque[Garbage] = deque()
         self._clients: set[_Client] = set()
         self._refuse_until = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -289,8 +296,12 @@ class FakeDelta:
                 self.live_update = 1
             if self.live_index >= self.bars:
                 raise RuntimeError("the fake market ran out of bars")
+            garbage = list(self._garbage)
+            self._garbage.clear()
             for client in list(self._clients):
                 for symbol in sorted(client.symbols):
+                    for kind in garbage:
+                        await client.send(self._garbage_message(kind, symbol))
                     await client.send(self._candle_message(symbol))
 
     def run_market(self, interval_s: float) -> None:
@@ -311,13 +322,17 @@ class FakeDelta:
             while sum(1 for client in self._clients if client.symbols) < count:
                 await asyncio.sleep(0.005)
 
-    def _candle_message(self, symbol: str) -> dict[str, Any]:
-        candle = self.current_candle(symbol)
+    def _candle_message(self, symbol: str, candle: Candle | None = None) -> dict[str, Any]:
+        """The update of ``candle`` (default: the one in progress, now; else at its last millisecond)."""
+        now_us = self.now_ms() * 1000
         if candle is None:
-            raise RuntimeError("no candle is in progress yet")
+            candle = self.current_candle(symbol)
+            if candle is None:
+                raise RuntimeError("no candle is in progress yet")
+        else:
+            now_us = (candle.close_time(self.live_timeframe) - 1) * 1000
         resolution = self.live_timeframe.value
         channel = f"candlestick_{resolution}"
-        now_us = self.now_ms() * 1000
         if self.ws_format == "legacy":
             legacy = {
                 "type": channel,
@@ -332,6 +347,27 @@ class FakeDelta:
         if not symbol.startswith("MARK:"):
             message["v"] = candle.volume
         return message
+
+    def garbage_next(self, *kinds: Garbage) -> None:
+        """Send one frame of each of ``kinds`` per subscribed symbol just before the next update.
+
+        ``not_json``: text that does not parse; ``not_object``: a JSON array; ``bad_price``: the
+        coming update with a non-numeric close; ``past_candle``: the final values of the candle
+        three before the coming one (older than any the feed has emitted by then).
+        """
+        self._garbage.extend(kinds)
+
+    def _garbage_message(self, kind: Garbage, symbol: str) -> Mapping[str, Any] | str:
+        if kind == "not_json":
+            return '{"type": "candlestick_'
+        if kind == "not_object":
+            return json.dumps([self._candle_message(symbol)])
+        if kind == "bad_price":
+            message = dict(self._candle_message(symbol))
+            message["c" if self.ws_format == "compact" else "close"] = "not-a-number"
+            return message
+        past = self.series(symbol, self.live_timeframe)[self.live_index - 3]
+        return self._candle_message(symbol, past)
 
     def rate_limit_next(self, times: int, reset_ms: int | None = 200) -> None:
         """Answer the next ``times`` REST calls with 429 and ``X-RATE-LIMIT-RESET: reset_ms``."""

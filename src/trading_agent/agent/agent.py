@@ -160,6 +160,11 @@ class TradingAgent:
         return self.controls.mode
 
     @property
+    def restored_ts(self) -> int | None:
+        """Open time of the candle the source's saved state was restored at (None: it warmed up from candles)."""
+        return self._state_ts
+
+    @property
     def resume_ts(self) -> int | None:
         """Open time of the last candle the journal had traded when this agent started (None: a new session)."""
         return self._resume_ts

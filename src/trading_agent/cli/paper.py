@@ -127,8 +127,11 @@ def _line(event: Event) -> str | None:
 
 def run_session(session: PaperSession) -> None:
     """Run the agent of ``session`` until its feed ends or Ctrl-C, showing its status."""
+    style = "bold yellow" if session.synthetic else "bold"
+    console.print(f"[{style}]market:[/] {session.market}", highlight=False)
+    console.print(f"[bold]signals:[/] {session.source}", highlight=False)
     for note in session.notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(f"[dim]{note}[/]", highlight=False)
     agent = session.agent
     if console.is_terminal:
         with Live(_view(session), console=console, refresh_per_second=4) as live:
@@ -190,6 +193,9 @@ def paper(
     contract: Annotated[str | None, typer.Option("--contract", help="Contract of config/instruments.yaml.")] = None,
     session: SessionOption = "paper",
     days: DaysOption = 60,
+    state_dir: Annotated[
+        Path, typer.Option("--state-dir", help="Where the agent saves its signal source's state between runs.")
+    ] = Path("var/agent"),
 ) -> None:
     """Paper-trade: live Delta candles, or a replay (--replay FILE, --synthetic) that ends with its candles.
 
@@ -211,6 +217,7 @@ def paper(
         session=session,
         mode=mode,
         days=days,
+        state_dir=state_dir,
     )
     with console.status("Preparing the agent…"):
         prepared = open_paper_session(settings, options)

@@ -134,8 +134,6 @@ def _source(
     if options.strategy is not None and options.strategy != "ensemble":
         strategy = make_strategy(options.strategy, options.params)
         return RuleSource(strategy, instrument.id), None, f"built-in {strategy.name} {dict(strategy.params)}"
-    if options.params:
-        raise ServiceError(f"the ensemble takes no strategy parameters, got {', '.join(options.params)}")
     from trading_agent.registry.mlflow_registry import ModelRegistry, RegistryError
     from trading_agent.services.ensemble_strategy import model_name
 
@@ -162,9 +160,9 @@ def _source(
 
 
 def _market(
-    service: MarketDataService, settings: AppSettings, options: PaperOptions, base: Timeframe
-) -> tuple[SeriesKey, pd.DataFrame, str, bool, MarketFeed | None, list[str]]:
-    """(series, candles to replay or warm up with, label, synthetic?, live feed or None, notes)."""
+    service: MarketDataService, options: PaperOptions, base: Timeframe
+) -> tuple[SeriesKey, pd.DataFrame, str, bool, bool, list[str]]:
+    """(series, candles to replay or warm up with, label, synthetic?, live?, notes)."""
     notes: list[str] = []
     prepared = prepare_market(
         service,
@@ -178,20 +176,11 @@ def _market(
     frame = prepared.frame.iloc[-options.last :] if options.last else prepared.frame
     synthetic = prepared.source is MarketSource.SYNTHETIC
     if prepared.source is MarketSource.DELTA:
-        from trading_agent.data.delta.live_feed import DeltaLiveFeed
-
         notes.append(f"live Delta feed; {len(frame):,} recent candles warm the agent up")
-        return (
-            prepared.series,
-            frame,
-            prepared.label,
-            False,
-            DeltaLiveFeed(settings.delta, [options.symbol], base),
-            notes,
-        )
+        return prepared.series, frame, prepared.label, False, True, notes
     if synthetic and options.replay is None and not options.synthetic:
         notes.append("offline: Delta is unreachable, so this session replays the synthetic market instead")
-    return prepared.series, frame, prepared.label, synthetic, None, notes
+    return prepared.series, frame, prepared.label, synthetic, False, notes
 
 
 def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSession:
@@ -200,8 +189,18 @@ def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSes
         rules = load_trading_rules(settings.config_dir, options.profile or settings.profile)
         timeframes = _timeframes(options, rules)
         base = timeframes[0]
+        modes = agent_modes(rules)
+        if options.mode is not None and options.mode not in modes:
+            raise ServiceError(f"unknown mode {options.mode!r}: choose from {', '.join(modes)}")
+        if options.strategy not in (None, "ensemble"):
+            make_strategy(options.strategy, options.params)  # refused before anything is imported
+        elif options.params:
+            raise ServiceError(f"the ensemble takes no strategy parameters, got {', '.join(options.params)}")
+        config = engine_config(
+            rules, timeframe=base, session=options.session, initial_balance=Decimal(repr(settings.initial_balance))
+        )
         service = MarketDataService.from_settings(settings)
-        series, frame, label, synthetic, live, notes = _market(service, settings, options, base)
+        series, frame, label, synthetic, live, notes = _market(service, options, base)
         if frame.empty:
             raise ServiceError(f"no candles of {series} to trade")
         instrument = contract_for(settings.config_dir, series, options.contract)
@@ -209,18 +208,14 @@ def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSes
         first, last = int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000)
         funding, funding_label = stored_funding(service, instrument.id, first, last + base.ms + 30 * 86_400_000)
         notes.append(f"funding: {funding_label}")
-        config = engine_config(
-            rules, timeframe=base, session=options.session, initial_balance=Decimal(repr(settings.initial_balance))
-        )
-        modes = agent_modes(rules)
-        if options.mode is not None and options.mode not in modes:
-            raise ServiceError(f"unknown mode {options.mode!r}: choose from {', '.join(modes)}")
-        wall = (lambda: time.time_ns() // 1_000_000) if live is not None else None
+        entry_filter = EntryFilter(filter_rules(rules, timeframes), base, sharpe)
+        wall = (lambda: time.time_ns() // 1_000_000) if live else None
         agent_options = AgentOptions(
             modes=modes,
+            window=max(5000, entry_filter.lookback),
             state=StateFile(options.state_dir / f"{options.session}.state"),
             wall_clock=wall,
-            staleness_ms=rules.execution.staleness_limit_s * 1000 if live is not None else None,
+            staleness_ms=rules.execution.staleness_limit_s * 1000 if live else None,
         )
         bus = _bus(settings)
         journal = SqlJournal(create_database_engine(settings.database_url), options.session)
@@ -231,7 +226,7 @@ def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSes
             source,
             journal=journal,
             sizing=sizing_rules(rules),
-            filters=EntryFilter(filter_rules(rules, timeframes), base, sharpe),
+            filters=entry_filter,
             options=agent_options,
             publishers=[BestEffortPublisher(bus)],
             funding=funding,
@@ -242,10 +237,14 @@ def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSes
         if agent.resume_ts is not None:
             resumed = pd.Timestamp(agent.resume_ts, unit="ms", tz="UTC")
             notes.append(f"resumed session {options.session!r} after the candle of {resumed}")
-        if live is not None:
+        if live:
+            from trading_agent.data.delta.live_feed import DeltaLiveFeed
+
             for candle in candles_from_frame(frame):
                 agent.warm(candle)
-            feed: MarketFeed = live
+            newest = agent.last_candle
+            after = {options.symbol: newest.ts} if newest is not None else None
+            feed: MarketFeed = DeltaLiveFeed(settings.delta, [options.symbol], base, resume_after=after)
             total = None
         else:
             feed = ReplayFeed({series: frame}, speed=options.speed)

@@ -5,12 +5,11 @@ tuples (no per-row SQLAlchemy work; ~300k rows/s here). The ``DO UPDATE ... WHER
 rows whose values did not change, so re-importing the same data writes nothing and the returned
 count (``sqlite3``'s change count) is the number of rows inserted or changed.
 
-Reads of a database file go through ADBC (``adbc-driver-sqlite``, Apache Arrow's database
-connectivity): it hands back Arrow columns with no Python object per value, so 1M candles load in
-~0.6 s where ``sqlite3`` needs ~1.2 s just to build its row tuples. The ADBC connection is a
-separate reader; with WAL it sees every committed row and blocks no writer. An in-memory database
-has no file another connection could open, so it is read with ``sqlite3`` into one structured numpy
-array (``np.fromiter``).
+Reads go through the same ``sqlite3`` connection into one structured numpy array
+(``np.fromiter``, ~1.2 s for 1M candles). Not through a second SQLite library (ADBC bundles its
+own): two copies of SQLite in one process share no locks, and closing either's file descriptor
+drops the other's POSIX locks, which corrupts a WAL database that the journal is writing (SQLite's
+"How To Corrupt", section 2.2.1; seen here as "disk I/O error").
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import sqlite3
 from itertools import repeat
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 
 from trading_agent.storage.series import SeriesBatch, SeriesTable
@@ -55,28 +53,9 @@ def read_series(
 ) -> SeriesBatch:
     """The stored rows of one series in time order."""
     sql, params = table.select_range(key, start_ms, end_ms, "?")
-    path = _database_file(connection)
-    if path:
-        return _read_with_adbc(path, sql, params)
     dtype = np.dtype([(table.time_column, "int64"), *((column, "float64") for column in table.value_columns)])
     rows = np.fromiter(connection.execute(sql, params), dtype=dtype)
     return SeriesBatch(
         np.ascontiguousarray(rows[table.time_column]),
         tuple(np.ascontiguousarray(rows[column]) for column in table.value_columns),
     )
-
-
-def _database_file(connection: sqlite3.Connection) -> str:
-    """The file of the ``main`` database ('' when it lives in memory)."""
-    for _, name, path in connection.execute("PRAGMA database_list"):
-        if name == "main":
-            return str(path)
-    return ""
-
-
-def _read_with_adbc(path: str, sql: str, params: list[object]) -> SeriesBatch:
-    with adbc_sqlite.connect(path) as reader, reader.cursor() as cursor:
-        cursor.execute(sql, params)
-        arrow = cursor.fetch_arrow_table()
-    columns = [np.asarray(arrow.column(i).to_numpy(), dtype="float64") for i in range(1, arrow.num_columns)]
-    return SeriesBatch(np.asarray(arrow.column(0).to_numpy(), dtype="int64"), tuple(columns))

@@ -153,13 +153,24 @@ def test_a_row_refused_by_the_database_rolls_back_the_whole_batch(
     assert store.upsert_candles(series_key, original) == 0  # the store still works afterwards
 
 
-def test_in_memory_sqlite_reads_without_adbc(make_candles) -> None:
-    """A file is read through ADBC; an in-memory database (no file to open) through sqlite3."""
-    from trading_agent.storage import create_database_engine
+def test_candle_reads_and_journal_writes_share_one_sqlite_file_safely(make_candles, tmp_path) -> None:
+    """Reads and the journal's writes in one process, as in the agent: the WAL database stays sound.
 
-    store = SqlCandleStore(create_database_engine("sqlite://"))
-    series = SeriesKey.of("mem", "BTC", "1m")
-    frame = make_candles(1_000)
+    (A second copy of SQLite in the process, as the ADBC reader had, dropped the writer's locks and
+    made the next connection fail with "disk I/O error".)
+    """
+    from trading_agent.domain import CircuitBreakerTripped
+    from trading_agent.storage import SqlJournal, create_database_engine
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    store = SqlCandleStore(create_database_engine(url))
+    journal = SqlJournal(create_database_engine(url), "s")
+    series = SeriesKey.of("file", "BTC", "1m")
+    frame = make_candles(5_000)
     store.upsert_candles(series, frame)
-    pd.testing.assert_frame_equal(store.load_candles(series), frame)
+    events = [CircuitBreakerTripped(ts_event=i, breaker="drawdown", reason=str(i)) for i in range(20)]
+    for event in events:
+        journal.append([event])
+        pd.testing.assert_frame_equal(store.load_candles(series), frame)
+    assert list(SqlJournal(create_database_engine(url), "s").read()) == events
     assert store.load_candles(series, start_ms=10**15).empty

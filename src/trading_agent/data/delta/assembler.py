@@ -7,7 +7,8 @@ handed out once and in order, whether it came from the WebSocket or from a REST 
 
 After a reconnect the in-progress candle may have missed updates, so ``forget_current`` drops it;
 if the next update then starts later than one bar after the last closed candle, ``gap_before``
-names the range the feed must fetch over REST first.
+names the range the feed must fetch over REST first. ``start_after`` makes a new assembler resume
+after a candle the consumer already has (a restart), and ``is_past`` names the updates it ignores.
 """
 
 from __future__ import annotations
@@ -32,6 +33,27 @@ class CandleAssembler:
         last = self._last_closed.get(symbol)
         return None if last is None else last + self.timeframe.ms
 
+    def start_after(self, symbol: str, ts: int) -> None:
+        """Hand out only candles of ``symbol`` opening after ``ts`` (the consumer has the one at ``ts``).
+
+        ``next_open`` then names the first candle to backfill. Never moves backwards.
+        """
+        last = self._last_closed.get(symbol)
+        if last is None or ts > last:
+            self._last_closed[symbol] = ts
+            current = self._current.get(symbol)
+            if current is not None and current.ts <= ts:
+                del self._current[symbol]
+
+    def is_past(self, symbol: str, ts: int) -> bool:
+        """Whether an update of the candle opening at ``ts`` is too old for ``on_update`` (which ignores it).
+
+        True when that candle was handed out already, or is older than the one in progress.
+        """
+        last = self._last_closed.get(symbol)
+        current = self._current.get(symbol)
+        return (last is not None and ts <= last) or (current is not None and ts < current.ts)
+
     def forget_current(self) -> None:
         """Drop every in-progress candle (call on reconnect: updates may have been missed)."""
         self._current.clear()
@@ -48,13 +70,10 @@ class CandleAssembler:
         return expected, start_ms
 
     def on_update(self, symbol: str, candle: Candle) -> Candle | None:
-        """Record an update; return the candle it closes, if any. Stale updates are ignored."""
-        last = self._last_closed.get(symbol)
-        if last is not None and candle.ts <= last:
+        """Record an update; return the candle it closes, if any. Past updates (``is_past``) are ignored."""
+        if self.is_past(symbol, candle.ts):
             return None
         current = self._current.get(symbol)
-        if current is not None and candle.ts < current.ts:
-            return None
         self._current[symbol] = candle
         if current is None or candle.ts == current.ts:
             return None

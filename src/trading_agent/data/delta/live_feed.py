@@ -7,8 +7,18 @@ reconnect after 35 s). Failed connections are retried with bounded exponential b
 
 After a reconnect the feed subscribes first, then fetches over REST every candle closed since the
 last one it emitted, so nothing is lost in between; ``CandleAssembler`` makes sure no candle is
-emitted twice or out of order. ``events()`` yields only ``CandleClosed``; backfills are logged and
-counted in ``backfilled_count`` (and reconnects in ``reconnect_count``).
+emitted twice or out of order. ``resume_after`` does the same on the first connection after a
+restart: per symbol, the open time of the last candle the consumer already has (an agent's
+``resume_ts``), and every closed candle after it is backfilled first. ``events()`` yields only
+``CandleClosed``; backfills are logged and counted in ``backfilled_count`` (and reconnects in
+``reconnect_count``).
+
+A REST answer the backfill cannot use (not JSON, not candles) counts as a failed connection:
+the feed reconnects and backfills again. Bad WebSocket input is logged and skipped, never fatal:
+a frame that is not JSON or not a JSON object (``delta_feed_bad_message``), a candle update with
+a missing or impossible field (``delta_feed_bad_candle``) and an update of a candle older than
+the last one emitted or the one in progress (``delta_feed_past_candle``; common right after a
+backfill, when the socket still sends the last updates of a candle REST already gave).
 
 The clock (``clock``, epoch ms) decides which backfilled candles are closed and stamps ``ts_init``:
 inject one in tests. The wall clock must be NTP-synced in production.
@@ -19,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -84,6 +94,10 @@ class _HeartbeatLostError(Exception):
     """Nothing arrived within the heartbeat timeout."""
 
 
+class _BackfillFailedError(Exception):
+    """The REST backfill got an answer it could not use (not JSON, not candles)."""
+
+
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -94,6 +108,7 @@ _TRANSIENT = (
     TimeoutError,
     websockets.WebSocketException,
     _HeartbeatLostError,
+    _BackfillFailedError,
     ExchangeUnavailableError,
     RateLimitedError,
 )
@@ -106,8 +121,10 @@ class DeltaLiveFeed(MarketFeed):
     ``reconnect_count`` counts reconnect attempts, ``backfilled_count`` candles emitted from REST.
     Iterate ``events()`` once at a time; iterating again resumes after the last emitted candle.
     ``history`` defaults to a ``DeltaRestClient`` on the same settings, opened while ``events()`` runs.
-    ``max_failures`` failures in a row (connections that delivered no message) raise
-    ``ExchangeUnavailableError``; None retries forever.
+    ``max_failures`` failures in a row (connections that delivered no usable message) raise
+    ``ExchangeUnavailableError``; None retries forever. ``resume_after`` (symbol -> open time of
+    the last candle the consumer has) makes the first connection backfill every closed candle after
+    it; a symbol not in ``symbols`` raises ``ValueError``.
     """
 
     def __init__(
@@ -121,6 +138,7 @@ class DeltaLiveFeed(MarketFeed):
         heartbeat_timeout_s: float = 35.0,
         backoff: Backoff | None = None,
         max_failures: int | None = None,
+        resume_after: Mapping[str, int] | None = None,
     ) -> None:
         if not symbols:
             raise ValueError("DeltaLiveFeed needs at least one symbol")
@@ -136,6 +154,10 @@ class DeltaLiveFeed(MarketFeed):
         self._backoff = backoff or Backoff()
         self._max_failures = max_failures
         self._assembler = CandleAssembler(timeframe)
+        for symbol, ts in (resume_after or {}).items():
+            if symbol not in self._series:
+                raise ValueError(f"resume_after names {symbol!r}, which is not one of the feed's symbols")
+            self._assembler.start_after(symbol, ts)
         self._ws_host = urlsplit(settings.resolved_ws_url).netloc or settings.resolved_ws_url
         self._failures = 0
         self.reconnect_count = 0
@@ -158,7 +180,7 @@ class DeltaLiveFeed(MarketFeed):
     async def _after_failure(self, exc: BaseException) -> None:
         self._failures += 1
         self.reconnect_count += 1
-        if isinstance(exc, ExchangeError):
+        if isinstance(exc, ExchangeError | _BackfillFailedError):
             reason = str(exc)
         else:
             reason = str(unavailable_error(self._ws_host, exc, self._settings.timeout_s))
@@ -187,7 +209,9 @@ class DeltaLiveFeed(MarketFeed):
                         yield event
             while True:
                 message = await self._receive(ws)
-                for event in await self._handle(history, message):
+                events = await self._handle(history, message)
+                self._failures = 0
+                for event in events:
                     yield event
 
     async def _receive(self, ws: ClientConnection) -> dict[str, Any]:
@@ -196,13 +220,15 @@ class DeltaLiveFeed(MarketFeed):
                 text = await ws.recv()
         except TimeoutError:
             raise _HeartbeatLostError(f"no message or heartbeat for {self._heartbeat_timeout_s:g} s") from None
-        self._failures = 0
         try:
             message = json.loads(text)
         except ValueError:
-            _log.warning("delta_feed_bad_message", text=str(text)[:200])
+            _log.warning("delta_feed_bad_message", text=str(text)[:200], reason="not JSON")
             return {}
-        return message if isinstance(message, dict) else {}
+        if not isinstance(message, dict):
+            _log.warning("delta_feed_bad_message", text=str(text)[:200], reason="not a JSON object")
+            return {}
+        return message
 
     async def _handle(self, history: CandleHistory, message: dict[str, Any]) -> list[CandleClosed]:
         kind = message.get("type")
@@ -217,6 +243,15 @@ class DeltaLiveFeed(MarketFeed):
             return []
         if update is None or update.symbol not in self._series:
             return []
+        if self._assembler.is_past(update.symbol, update.candle.ts):
+            last = self._assembler.next_open(update.symbol)
+            _log.warning(
+                "delta_feed_past_candle",
+                symbol=update.symbol,
+                ts=update.candle.ts,
+                last_emitted=None if last is None else last - self._assembler.timeframe.ms,
+            )
+            return []
         events = []
         gap = self._assembler.gap_before(update.symbol, update.candle.ts)
         if gap is not None:
@@ -227,15 +262,25 @@ class DeltaLiveFeed(MarketFeed):
         return events
 
     def _check_subscriptions(self, message: dict[str, Any]) -> None:
-        for channel in message.get("channels") or []:
+        channels = message.get("channels") or []
+        if not isinstance(channels, list):
+            _log.warning("delta_feed_bad_message", text=str(message)[:200], reason="channels is not a list")
+            return
+        for channel in channels:
             if isinstance(channel, dict) and channel.get("error"):
                 raise ExchangeError(f"Delta refused the subscription to {channel.get('name')}: {channel['error']}")
 
     async def _backfill(self, history: CandleHistory, symbol: str, start_ms: int, end_ms: int) -> list[CandleClosed]:
         if end_ms <= start_ms:
             return []
-        frame = await history.fetch_candles(symbol, self._assembler.timeframe, start_ms, end_ms)
-        candles = self._assembler.accept_closed(symbol, candles_from_frame(frame), end_ms)
+        try:
+            frame = await history.fetch_candles(symbol, self._assembler.timeframe, start_ms, end_ms)
+            fetched = candles_from_frame(frame)
+        except (ExchangeUnavailableError, RateLimitedError):
+            raise
+        except DataError as exc:
+            raise _BackfillFailedError(f"backfill of {symbol} candles failed: {exc}") from exc
+        candles = self._assembler.accept_closed(symbol, fetched, end_ms)
         if candles:
             self.backfilled_count += len(candles)
             _log.info("delta_feed_backfilled", symbol=symbol, candles=len(candles), start_ms=start_ms, end_ms=end_ms)

@@ -8,6 +8,7 @@ from contextlib import aclosing
 
 import pandas as pd
 import pytest
+from structlog.testing import capture_logs
 
 from tests.testkit.fake_delta import ORIGIN_MS, FakeDelta
 from trading_agent.data.delta import Backoff, DeltaLiveFeed
@@ -102,6 +103,24 @@ async def test_a_dropped_connection_is_backfilled_without_gaps_or_duplicates(fak
     assert_exact_and_gapless(fake, events)
 
 
+async def test_a_garbage_rest_answer_to_the_backfill_reconnects_and_backfills_again(fake: FakeDelta) -> None:
+    fake.run_market(0.003)
+    feed = make_feed(fake)
+
+    async def drop_with_garbage(count: int) -> None:
+        if count == 4:
+            fake.malformed_next()
+            fake.fail_next(200, {"success": True, "result": [{"time": "noon", "open": "x"}]})  # JSON, no candles
+            await fake.drop_connections(refuse_s=0.05)
+
+    with capture_logs() as logs:
+        events = await collect(feed, 40, drop_with_garbage)
+    assert_exact_and_gapless(fake, events)
+    reasons = [log["reason"] for log in logs if log["event"] == "delta_feed_reconnecting"]
+    assert sum(reason.startswith("backfill of") for reason in reasons) == 2, reasons
+    assert feed.backfilled_count > 0
+
+
 class RecordingHistory:
     """A CandleHistory serving the fake's closed candles and recording each request."""
 
@@ -132,6 +151,57 @@ async def test_a_late_first_update_after_reconnect_fetches_the_gap(fake: FakeDel
     assert feed.backfilled_count > 0
     assert_exact_and_gapless(fake, events)
     assert {e.ts_init for e in events} == {ORIGIN_MS}  # the injected clock stamps the events
+
+
+@pytest.mark.parametrize("ws_format", ["compact", "legacy"])
+async def test_garbage_and_past_candles_are_logged_and_skipped(ws_format: str) -> None:
+    async with FakeDelta(ws_format=ws_format) as fake:
+        fake.run_market(0.003)
+        feed = make_feed(fake, heartbeat_timeout_s=2.0)
+
+        async def garble(count: int) -> None:
+            if count in (6, 16):
+                fake.garbage_next("not_json", "not_object", "bad_price", "past_candle")
+
+        with capture_logs() as logs:
+            events = await collect(feed, 30, garble)
+    assert_exact_and_gapless(fake, events)  # each good candle once, none lost, none from the garbage
+    assert feed.reconnect_count == 0  # garbage is no reason to reconnect
+    reasons = [log.get("reason") for log in logs if log["event"] == "delta_feed_bad_message"]
+    assert reasons.count("not JSON") >= 2 and reasons.count("not a JSON object") >= 2
+    bad = [log for log in logs if log["event"] == "delta_feed_bad_candle"]
+    assert len(bad) >= 2 and all("'close'" in log["error"] or "'c'" in log["error"] for log in bad)
+    past = [log for log in logs if log["event"] == "delta_feed_past_candle"]
+    assert len(past) >= 2 and all(log["ts"] < log["last_emitted"] for log in past)
+    assert all(log["log_level"] == "warning" for log in [*bad, *past])
+
+
+async def test_resume_after_backfills_every_candle_after_the_consumers_last(fake: FakeDelta) -> None:
+    btc_last, eth_last = ORIGIN_MS + 6_500 * MINUTE, ORIGIN_MS + 8_995 * MINUTE  # BTC: 2,499 to fetch, > 1 page
+    feed = DeltaLiveFeed(
+        fake.settings(),
+        SYMBOLS,
+        Timeframe.M1,
+        clock=fake.now_ms,
+        heartbeat_timeout_s=2.0,
+        backoff=FAST,
+        resume_after={"BTCUSD": btc_last, "ETHUSD": eth_last},
+    )
+
+    async def start_market(count: int) -> None:
+        if count == 1:
+            fake.run_market(0.003)
+
+    events = await collect(feed, 2_499 + 4 + 20, start_market)
+    assert_exact_and_gapless(fake, events)
+    firsts = {symbol: next(e for e in events if e.series.instrument.symbol == symbol) for symbol in SYMBOLS}
+    assert firsts["BTCUSD"].candle.ts == btc_last + MINUTE and firsts["ETHUSD"].candle.ts == eth_last + MINUTE
+    assert feed.backfilled_count >= 2_499 + 4 and feed.reconnect_count == 0
+
+
+async def test_resume_after_a_symbol_the_feed_does_not_trade_is_refused(fake: FakeDelta) -> None:
+    with pytest.raises(ValueError, match="resume_after names 'SOLUSD'"):
+        DeltaLiveFeed(fake.settings(), SYMBOLS, Timeframe.M1, resume_after={"SOLUSD": ORIGIN_MS})
 
 
 async def test_a_refused_subscription_ends_the_feed(fake: FakeDelta) -> None:
