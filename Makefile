@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)  ## The main job: load market data, check its quality, replay it (DATA=file.csv.gz to choose)
-	$(BIN)/trading-agent run $(if $(DATA),--data $(DATA))
+run: $(STAMP)  ## The main job: the paper-trading agent (live Delta candles, else a synthetic replay; DATA=file.csv.gz to replay a file)
+	$(BIN)/trading-agent run $(if $(DATA),--replay $(DATA))
 
 test: $(STAMP)  ## The whole suite (lint, types, layer contracts, unit, integration, e2e)
 	$(BIN)/ruff check src tests benchmarks

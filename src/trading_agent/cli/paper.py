@@ -36,7 +36,7 @@ from trading_agent.domain import (
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.paper import PaperOptions, PaperSession, open_paper_session
 
-__all__ = ["paper", "parse_speed", "run_session"]
+__all__ = ["paper", "parse_speed", "run_session", "status_panel"]
 
 _PROGRESS_EVERY = 1000
 
@@ -73,7 +73,7 @@ def _utc(ts_ms: int) -> str:
     return pd.Timestamp(ts_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _view(session: PaperSession) -> Panel:
+def status_panel(session: PaperSession) -> Panel:
     status = session.agent.status()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -134,14 +134,14 @@ def run_session(session: PaperSession) -> None:
         console.print(f"[dim]{note}[/]", highlight=False)
     agent = session.agent
     if console.is_terminal:
-        with Live(_view(session), console=console, refresh_per_second=4) as live:
+        with Live(status_panel(session), console=console, refresh_per_second=4) as live:
 
             def show(agent: TradingAgent, candle: CandleClosed, committed: Sequence[Event]) -> None:
                 session.cache.on_candle_closed(candle)
-                live.update(_view(session))
+                live.update(status_panel(session))
 
             _run(session, show)
-            live.update(_view(session))
+            live.update(status_panel(session))
     else:
 
         def log(agent: TradingAgent, candle: CandleClosed, committed: Sequence[Event]) -> None:
