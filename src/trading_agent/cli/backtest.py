@@ -339,6 +339,14 @@ def montecarlo(
     block: Annotated[int, typer.Option("--block", help="Mean block length of the candle bootstrap.")] = 24,
     ruin: Annotated[float, typer.Option("--ruin", help="Loss that counts as ruin (0.5 = half the equity).")] = 0.5,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    scenarios: Annotated[
+        str,
+        typer.Option(
+            "--scenarios",
+            help="bootstrap: trades and candle blocks resampled; generated: also market paths from a model "
+            "fitted to the candles (a few seconds more).",
+        ),
+    ] = "bootstrap",
     exchange: Annotated[str, typer.Option("--exchange", "-e", help="Stored series: exchange.")] = "binance",
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe.")] = "1h",
     from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC).")] = None,
@@ -351,7 +359,9 @@ def montecarlo(
     """Monte Carlo of a backtest: its trades resampled, and its candle returns block-resampled.
 
     Reports the percentiles of the final return and of the maximum drawdown, and the probability
-    of losing ``--ruin`` of the equity at some point.
+    of losing ``--ruin`` of the equity at some point. ``--scenarios generated`` adds the same figures
+    over market paths drawn by a scenario generator fitted to the candles (at most 1,000 paths; the
+    strategy's constant market exposure, not a replay of its signals; see the note it prints).
     """
     params = strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
     _check_report_path(report_out)
@@ -366,18 +376,23 @@ def montecarlo(
         seed=seed,
         options=options,
         html=report_out is not None,
+        scenarios=scenarios,
     )
     if report_out is not None and report.html is not None:
         from trading_agent.backtest.report import write_report  # plotly: only when a report is asked for
 
         write_report(report_out, report.html)
     if json_:
-        print_json(report.model_dump(exclude={"html"}))
+        print_json(report.model_dump(exclude={"html"} if report.generated is not None else {"html", "generated"}))
         return
     table = Table(title=f"Monte Carlo: {report.strategy} on {report.series}, {report.paths:,} paths")
     for column in ("bootstrap", "final return p5 / p50 / p95", "max drawdown p50 / p95", f"P(lose {ruin:.0%})"):
         table.add_column(column, justify="left" if column == "bootstrap" else "right")
-    for name, summary in (("candles (blocks)", report.bar_bootstrap), ("trades", report.trade_bootstrap)):
+    rows = [("candles (blocks)", report.bar_bootstrap), ("trades", report.trade_bootstrap)]
+    generated = report.generated
+    if generated is not None:
+        rows.append((f"generated ({generated['paths']:,} paths, exposure {generated['exposure']:.2f})", generated))
+    for name, summary in rows:
         if summary is None:
             table.add_row(name, "fewer than 2 trades", "", "")
             continue
@@ -389,3 +404,11 @@ def montecarlo(
             _shown(summary["probability_of_ruin"], "pct"),
         )
     console.print(table)
+    if generated is not None:
+        clustering = generated["abs_return_autocorrelation_lag1"]
+        console.print(
+            f"generated: {generated['note']}. Autocorrelation of |return| at lag 1 (volatility clustering): "
+            f"generated {clustering['generated']:.3f}, real {clustering['real']:.3f}.",
+            highlight=False,
+            markup=False,
+        )

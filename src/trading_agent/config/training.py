@@ -1,5 +1,5 @@
 """The training configuration (``config/training.yaml``): models, labels, walk-forward windows, tuning,
-the anomaly detector and sentiment.
+the anomaly detector, sentiment and the sequence models' training-data augmentation.
 
 The blueprint's TRAINING_CONFIG: walk-forward windows of 180/30/30 days (train, validation, test)
 stepping 7 days, 12 splits; every length is in days, so one file fits every timeframe. Frozen
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trading_agent.config.errors import describe_validation_error
 from trading_agent.config.files import read_yaml_mapping
@@ -19,6 +20,8 @@ from trading_agent.domain import Timeframe
 
 __all__ = [
     "KNOWN_MODELS",
+    "SEQUENCE_MODELS",
+    "AugmentationSection",
     "BarrierSection",
     "CalibrationName",
     "MetaModelName",
@@ -32,6 +35,7 @@ __all__ = [
 
 KNOWN_MODELS = ("lgbm", "xgb", "catboost", "rf", "lstm", "transformer", "tcn", "gru")  # models.catalog.MODEL_KEYS
 DEFAULT_MODELS = KNOWN_MODELS[:4]
+SEQUENCE_MODELS = KNOWN_MODELS[4:]  # models.sequence.SEQUENCE_MODELS: the ones augmentation applies to
 
 
 class _Section(BaseModel):
@@ -121,6 +125,39 @@ class SentimentSection(_Section):
         return windows
 
 
+class AugmentationSection(_Section):
+    """Training-data augmentation of the sequence models (``models.augmentation.Augmentation``); off by default.
+
+    With ``enabled``, every sequence model the trainer builds (tuning trials, walk-forward folds, the
+    deployed model) gets these settings; the tree models never do. The ranges are ``Augmentation``'s.
+    """
+
+    enabled: bool = False
+    jitter_sigma: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="Gaussian noise (standardised)")
+    scaling_sigma: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="one N(1, s^2) factor per window")
+    slice_fraction: float = Field(default=0.0, ge=0, lt=1, description="of a window's oldest rows cropped at most")
+    warp_sigma: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="log speed of the time warp")
+    warp_knots: int = Field(default=4, ge=2)
+    copies: int = Field(default=1, ge=1, description="augmented copies of every training window per epoch")
+    seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _enabled_needs_a_transform(self) -> Self:
+        strengths = (self.jitter_sigma, self.scaling_sigma, self.slice_fraction, self.warp_sigma)
+        if self.enabled and not any(s > 0 for s in strengths):
+            raise ValueError(
+                "enabled is true but jitter_sigma, scaling_sigma, slice_fraction and warp_sigma are all 0: "
+                "set at least one above 0 (or enabled: false)"
+            )
+        return self
+
+    def model_params(self) -> dict[str, Any]:
+        """The ``augmentation`` parameter of a sequence model (the ``Augmentation`` dict form); {} when disabled."""
+        if not self.enabled:
+            return {}
+        return {"augmentation": self.model_dump(exclude={"enabled"})}
+
+
 class TrainingConfig(_Section):
     """Everything ``trading-agent train`` needs besides the series."""
 
@@ -134,6 +171,7 @@ class TrainingConfig(_Section):
     tuning: TuningSection = TuningSection()
     anomaly: AnomalySection = AnomalySection()
     sentiment: SentimentSection = SentimentSection()
+    augmentation: AugmentationSection = AugmentationSection()
 
     @field_validator("models")
     @classmethod

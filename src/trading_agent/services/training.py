@@ -48,7 +48,7 @@ from trading_agent.backtest.metrics_classification import classification_metrics
 from trading_agent.backtest.strategies import make_strategy, replay_strategy
 from trading_agent.backtest.vectorized import VectorizedScopeError
 from trading_agent.config.trading_rules import TradingRules
-from trading_agent.config.training import KNOWN_MODELS, TrainingConfig
+from trading_agent.config.training import KNOWN_MODELS, SEQUENCE_MODELS, AugmentationSection, TrainingConfig
 from trading_agent.domain import SeriesKey, SizingMethod
 from trading_agent.models.anomaly import VAEAnomalyDetector
 from trading_agent.models.anomaly_runtime import OnnxAnomalyScorer
@@ -229,7 +229,7 @@ class TrainingService:
                 models, data=data, first=splits[0], wf=wf, tuning=tuning, scorer=scorer, notify=notify
             )
             setup = FoldSetup(
-                base_models={key: _factory(key, tuned.get(key)) for key in models},
+                base_models={key: _factory(key, tuned.get(key), config.augmentation) for key in models},
                 meta=config.meta.value,
                 calibration=CalibrationMethod(config.calibration.value),
             )
@@ -345,7 +345,15 @@ class TrainingService:
         stage = f"tune {key}"
         notify(stage, 0, tuning.trials)
         study = tuning if tuning.study_name is None else replace(tuning, study_name=f"{tuning.study_name}-{key}")
-        return tune_model(key, data, folds, study, score=score, on_trial=lambda d, t: notify(stage, d, t))
+        return tune_model(
+            key,
+            data,
+            folds,
+            study,
+            score=score,
+            fixed_params=_sequence_params(key, self._config.augmentation),
+            on_trial=lambda d, t: notify(stage, d, t),
+        )
 
     def _report(
         self,
@@ -492,9 +500,16 @@ class TrainingService:
         return report.model_copy(update={"registered": registered})
 
 
-def _factory(key: str, tuned: TuningResult | None) -> Callable[[], Model]:
-    params = {} if tuned is None else dict(tuned.best_params)
+def _factory(key: str, tuned: TuningResult | None, augmentation: AugmentationSection) -> Callable[[], Model]:
+    """Builds ``key`` with its tuned parameters (none: the defaults) and ``_sequence_params``."""
+    params = ({} if tuned is None else dict(tuned.best_params)) | _sequence_params(key, augmentation)
     return lambda: make_model(key, **params)
+
+
+def _sequence_params(key: str, augmentation: AugmentationSection) -> dict[str, Any]:
+    """The parameters every sequence model built here gets (tuning trials included): the augmentation when it is
+    enabled; nothing for a tree model."""
+    return augmentation.model_params() if key in SEQUENCE_MODELS else {}
 
 
 def _classification(y: np.ndarray, p_up: np.ndarray) -> dict[str, Any]:
