@@ -3,13 +3,14 @@
 On a terminal the view (rich ``Live``) shows price, position, PnL, the last signal and its
 confidence, the mode, pause and breaker states; when stdout is not a terminal it prints one plain
 line per fill, closed trade, breaker and control, and a progress line every ``_PROGRESS_EVERY``
-candles. Ctrl-C stops the agent cleanly; the same command later resumes the session.
+candles. On a terminal, single keys steer it (``cli.keys``: pause, resume, the risk modes, the
+emergency stop). Ctrl-C stops the agent cleanly; the same command later resumes the session.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from rich.table import Table
 from trading_agent.agent import StepCallback, TradingAgent
 from trading_agent.cli.backtest import FastOption, LowerOption, PeriodOption, SlowOption, UpperOption, strategy_params
 from trading_agent.cli.context import console, state
+from trading_agent.cli.keys import KEY_HELP, apply_key, keyboard
 from trading_agent.domain import (
     AgentControlled,
     CandleClosed,
@@ -73,7 +75,8 @@ def _utc(ts_ms: int) -> str:
     return pd.Timestamp(ts_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
 
-def status_panel(session: PaperSession) -> Panel:
+def status_panel(session: PaperSession, said: Sequence[str] = ()) -> Panel:
+    """The status view of ``session`` (with the last control done from the keyboard, if any)."""
     status = session.agent.status()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -104,6 +107,7 @@ def status_panel(session: PaperSession) -> Panel:
     grid.add_row("mode", f"{status.mode or 'as configured'}, {controls}" + (", PRICE STALE" if status.stale else ""))
     breakers = ", ".join(f"{name} ({why})" for name, why in status.breakers.items()) or "none tripped"
     grid.add_row("breakers", breakers)
+    grid.add_row("keys", KEY_HELP + (f"   [bold]{said[-1]}[/]" if said else ""))
     style = "yellow" if session.synthetic else "green"
     title = f"Paper session {status.session}" + (" — SYNTHETIC market" if session.synthetic else "")
     return Panel(grid, title=title, border_style=style)
@@ -134,14 +138,21 @@ def run_session(session: PaperSession) -> None:
         console.print(f"[dim]{note}[/]", highlight=False)
     agent = session.agent
     if console.is_terminal:
+        said: list[str] = []
         with Live(status_panel(session), console=console, refresh_per_second=4) as live:
 
             def show(agent: TradingAgent, candle: CandleClosed, committed: Sequence[Event]) -> None:
                 session.cache.on_candle_closed(candle)
-                live.update(status_panel(session))
+                live.update(status_panel(session, said[-1:]))
 
-            _run(session, show)
-            live.update(status_panel(session))
+            def on_key(key: str) -> None:
+                done = apply_key(agent, key)
+                if done is not None:
+                    said.append(done)
+                    live.update(status_panel(session, said[-1:]))
+
+            _run(session, show, on_key)
+            live.update(status_panel(session, said[-1:]))
     else:
 
         def log(agent: TradingAgent, candle: CandleClosed, committed: Sequence[Event]) -> None:
@@ -162,9 +173,16 @@ def run_session(session: PaperSession) -> None:
     )
 
 
-def _run(session: PaperSession, on_step: StepCallback) -> None:
+def _run(session: PaperSession, on_step: StepCallback, on_key: Callable[[str], None] | None = None) -> None:
+    async def trade() -> None:
+        if on_key is None:
+            await session.agent.run(session.feed, on_step)
+            return
+        with keyboard(on_key):
+            await session.agent.run(session.feed, on_step)
+
     try:
-        asyncio.run(session.agent.run(session.feed, on_step))
+        asyncio.run(trade())
     except KeyboardInterrupt:
         console.print("Stopped by Ctrl-C; the same command resumes this session.")
 

@@ -199,6 +199,12 @@ class AnomalyFilter(_Section):
     action: AnomalyAction = AnomalyAction.HALVE
     size_factor: float = Field(default=0.5, gt=0, lt=1, description="share of the added contracts halve keeps")
 
+    @field_validator("action", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted `off` as false: take it for the word the user wrote
+        return AnomalyAction.OFF if value is False else value
+
 
 class RiskMode(_Section):
     """A mode switchable at run time: the risk per trade (fixed fractional, and volatility-adjusted base),

@@ -105,6 +105,11 @@ class AnomalySection(_Section):
     exclude_prefixes: tuple[str, ...] = Field(
         default=("cdl_",), description="features it does not read (rare candlestick flags swamp its score)"
     )
+    exclude: tuple[str, ...] = Field(
+        default=(),
+        description="features it does not read, by name (any timeframe): price levels and running totals, "
+        "which leave the training range as prices move and would flag every later candle",
+    )
 
 
 class SentimentSection(_Section):

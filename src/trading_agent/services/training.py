@@ -256,9 +256,17 @@ class TrainingService:
         section = self._config.anomaly
         if not section.enabled:
             return None
-        keep = [i for i, name in enumerate(data.feature_names) if not name.startswith(section.exclude_prefixes)]
+        excluded = set(section.exclude)
+        unknown = sorted(excluded - {name.split("@")[0] for name in data.feature_names})
+        if unknown:
+            raise ServiceError(f"anomaly.exclude names features the feature set does not have: {', '.join(unknown)}")
+        keep = [
+            i
+            for i, name in enumerate(data.feature_names)
+            if not name.startswith(section.exclude_prefixes) and name.split("@")[0] not in excluded
+        ]
         if not keep:
-            raise ServiceError(f"anomaly.exclude_prefixes {list(section.exclude_prefixes)} leave no feature to read")
+            raise ServiceError("anomaly.exclude_prefixes and anomaly.exclude leave no feature to read")
         detector = VAEAnomalyDetector(percentile=section.percentile, epochs=section.epochs)
         rows = data.X[np.ix_(final.train, np.asarray(keep, dtype=np.intp))]
         return OnnxAnomalyScorer.from_detector(detector.fit(rows, [data.feature_names[i] for i in keep]))

@@ -6,7 +6,7 @@ import pytest
 from tests.testkit.services import REPO_ROOT
 from trading_agent.config import ConfigError, available_profiles, load_instruments, load_trading_rules
 from trading_agent.config.trading_rules import ExitStopMethod
-from trading_agent.domain import InstrumentId, SizingMethod, Timeframe
+from trading_agent.domain import AnomalyAction, InstrumentId, SizingMethod, Timeframe
 
 CONFIG = REPO_ROOT / "config"
 
@@ -52,6 +52,23 @@ def test_a_profile_may_switch_the_stop_method_and_turn_exits_off(config_copy: Pa
     assert exits.volatility_stop_multiplier == 3.5
     assert not (exits.take_profit_enabled or exits.trailing_enabled or exits.time_exit_enabled)
     assert exits.trailing_percent == 1  # inherited from the base rules
+
+
+def test_an_unquoted_off_turns_the_anomaly_filter_off(config_copy: Path) -> None:
+    """YAML reads ``off`` as false; the rules take it for the word, as the comment in the file invites."""
+    (config_copy / "profiles" / "calm.yaml").write_text("anomaly_filter:\n  action: off\n")
+    assert load_trading_rules(config_copy, "calm").anomaly_filter.action is AnomalyAction.OFF
+    (config_copy / "profiles" / "odd.yaml").write_text("anomaly_filter:\n  action: true\n")
+    with pytest.raises(ConfigError, match=r"anomaly_filter\.action"):
+        load_trading_rules(config_copy, "odd")
+
+
+def test_the_risk_modes_follow_the_blueprint_ranges() -> None:
+    modes = load_trading_rules(CONFIG).modes
+    assert list(modes) == ["conservative", "moderate", "aggressive"]
+    assert 0.01 <= modes["conservative"].risk_per_trade <= 0.02
+    assert 0.03 <= modes["moderate"].risk_per_trade <= 0.05
+    assert 0.05 <= modes["aggressive"].risk_per_trade <= 0.10
 
 
 def test_three_profiles_override_only_what_they_state() -> None:

@@ -58,6 +58,16 @@ def test_a_relative_headlines_file_is_relative_to_the_config_file(tmp_path: Path
     assert shipped.anomaly.exclude_prefixes == ("cdl_",)
 
 
+def test_the_shipped_anomaly_detector_reads_no_price_level_nor_running_total() -> None:
+    """Those leave the training range as prices move: with them the VAE flagged every 2024 candle."""
+    from trading_agent.features.registry import feature_specs
+
+    excluded = set(load_training_config(REPO_ROOT / "config").anomaly.exclude)
+    assert excluded <= {spec.name for spec in feature_specs("default")}  # no typo
+    assert {"sma_200", "ema_50", "vwap_day", "bb_upper_20_2", "obv", "ad"} <= excluded
+    assert not excluded & {"adx_14", "bb_pctb_20_2", "close_sma_ratio_200", "vwap_day_dist_pct"}  # scale-free kept
+
+
 def test_the_shipped_evaluation_file_loads_by_path() -> None:
     config = load_training_config(REPO_ROOT / "config", REPO_ROOT / "config" / "training_evaluation.yaml")
     assert config.walk_forward.n_splits == 60 and config.walk_forward.step_days == 30
