@@ -1,10 +1,16 @@
 """``trading-agent run`` (what ``make run`` calls) and the global options."""
 
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.testkit.cli import run_cli
+from tests.testkit.cli import cli_env, run_cli
+from trading_agent.domain import AgentControlled
 from trading_agent.storage import SqlJournal, create_database_engine
 
 
@@ -41,6 +47,37 @@ def test_run_uses_redis_for_the_candle_cache_and_the_event_bus(
     database = create_database_engine(f"sqlite:///{tmp_path / 'var' / 'trading_agent.db'}")
     journaled = list(SqlJournal(database, "run").read())
     assert len(journaled) >= 72 and client.xlen(f"{prefix}events") == len(journaled)  # all journaled, all announced
+
+
+def test_run_serves_the_api_beside_the_agent_and_takes_its_controls(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = cli_env() | {"TRADING_AGENT_API_PORT": str(port), "TRADING_AGENT_API_TOKEN": "t0ken"}
+    command = [sys.executable, "-m", "trading_agent", "run", "--days", "30", "--speed", "7200"]  # 2 candles/s
+    child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base, auth = f"http://127.0.0.1:{port}", {"Authorization": "Bearer t0ken"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).json()["agent"] == "running":
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and child.poll() is None, child.stderr.read() if child.stderr else ""
+            time.sleep(0.3)
+        assert httpx.get(f"{base}/api/v1/portfolio/status", timeout=5).status_code == 401
+        status = httpx.get(f"{base}/api/v1/portfolio/status", headers=auth, timeout=5).json()
+        assert status["session"] == "run" and status["series"] == "synthetic:BTCUSD:1h"
+        paused = httpx.post(f"{base}/api/v1/control/pause", headers=auth, json={"reason": "e2e"}, timeout=5)
+        assert paused.json()["paused"] is True
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+    database = create_database_engine(f"sqlite:///{tmp_path / 'var' / 'trading_agent.db'}")
+    controls = [e for e in SqlJournal(database, "run").read() if isinstance(e, AgentControlled)]
+    assert [(c.command.value, c.reason) for c in controls] == [("pause", "e2e")]
 
 
 def test_help_and_version(tmp_path: Path) -> None:

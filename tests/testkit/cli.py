@@ -29,15 +29,20 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
-    """Run ``python -m trading_agent ARGS`` in ``cwd`` with a clean ``TRADING_AGENT_*`` environment."""
+def cli_env() -> dict[str, str]:
+    """This process's environment without ``TRADING_AGENT_*``, plus the repository's config and an unreachable Delta."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AGENT_")}
-    base |= {
+    return base | {
         "TRADING_AGENT_CONFIG_DIR": str(REPO_ROOT / "config"),
         "TRADING_AGENT_DELTA__REST_URL": UNREACHABLE_DELTA,
         "TRADING_AGENT_DELTA__WS_URL": "wss://delta.invalid",
         "COLUMNS": "200",
     }
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
+    """Run ``python -m trading_agent ARGS`` in ``cwd`` with a clean ``TRADING_AGENT_*`` environment."""
+    base = cli_env()
     proc = subprocess.run(
         [sys.executable, "-m", "trading_agent", *args],
         cwd=cwd,

@@ -15,6 +15,7 @@ from trading_agent.cli.context import CliContext, err_console
 from trading_agent.cli.journal import signals_app, trades_app
 from trading_agent.cli.paper import paper
 from trading_agent.cli.run import run
+from trading_agent.cli.serve import serve
 from trading_agent.cli.train import train
 from trading_agent.config import LogFormat, LogLevel, configure_logging, load_settings
 from trading_agent.domain import TradingAgentError
@@ -36,6 +37,7 @@ app.add_typer(trades_app, name="trades")
 app.add_typer(signals_app, name="signals")
 app.command()(run)
 app.command()(paper)
+app.command()(serve)
 app.command()(backtest)
 app.command()(walkforward)
 app.command()(montecarlo)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +39,10 @@ from trading_agent.domain import (
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.paper import PaperOptions, PaperSession, open_paper_session
 
-__all__ = ["paper", "parse_speed", "run_session", "status_panel"]
+__all__ = ["Beside", "paper", "parse_speed", "run_session", "status_panel"]
+
+Beside = Callable[[], AbstractAsyncContextManager[object]]
+"""What runs beside the agent in its event loop (entered around its run)."""
 
 _PROGRESS_EVERY = 1000
 
@@ -129,8 +133,11 @@ def _line(event: Event) -> str | None:
     return None
 
 
-def run_session(session: PaperSession) -> None:
-    """Run the agent of ``session`` until its feed ends or Ctrl-C, showing its status."""
+def run_session(session: PaperSession, beside: Beside | None = None) -> None:
+    """Run the agent of ``session`` until its feed ends or Ctrl-C, showing its status.
+
+    ``beside`` is entered around the agent's run, in its event loop (the API server of ``run``).
+    """
     style = "bold yellow" if session.synthetic else "bold"
     console.print(f"[{style}]market:[/] {session.market}", highlight=False)
     console.print(f"[bold]signals:[/] {session.source}", highlight=False)
@@ -151,7 +158,7 @@ def run_session(session: PaperSession) -> None:
                     said.append(done)
                     live.update(status_panel(session, said[-1:]))
 
-            _run(session, show, on_key)
+            _run(session, show, on_key, beside)
             live.update(status_panel(session, said[-1:]))
     else:
 
@@ -164,7 +171,7 @@ def run_session(session: PaperSession) -> None:
             if agent.candles and agent.candles % _PROGRESS_EVERY == 0:
                 console.print(f"{_utc(candle.candle.ts)} {agent.candles:,} candles traded", highlight=False)
 
-        _run(session, log)
+        _run(session, log, None, beside)
     status = agent.status()
     console.print(
         f"Paper session {status.session}: {status.candles:,} candles traded, {status.trades} trades, "
@@ -173,13 +180,16 @@ def run_session(session: PaperSession) -> None:
     )
 
 
-def _run(session: PaperSession, on_step: StepCallback, on_key: Callable[[str], None] | None = None) -> None:
+def _run(
+    session: PaperSession, on_step: StepCallback, on_key: Callable[[str], None] | None, beside: Beside | None
+) -> None:
     async def trade() -> None:
-        if on_key is None:
-            await session.agent.run(session.feed, on_step)
-            return
-        with keyboard(on_key):
-            await session.agent.run(session.feed, on_step)
+        async with beside() if beside is not None else nullcontext():
+            if on_key is None:
+                await session.agent.run(session.feed, on_step)
+                return
+            with keyboard(on_key):
+                await session.agent.run(session.feed, on_step)
 
     try:
         asyncio.run(trade())

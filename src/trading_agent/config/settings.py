@@ -99,6 +99,8 @@ class AppSettings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None
     api_token: SecretStr | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _decrypt_secrets(self) -> AppSettings:

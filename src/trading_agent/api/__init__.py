@@ -1,0 +1,5 @@
+"""The REST API (FastAPI): versioned routes over the service layer, bearer-token auth, Prometheus metrics."""
+
+from trading_agent.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,232 @@
+"""What every interface asks of the paper-trading agent: status, positions, trades, signals, control.
+
+The API (and next the Telegram bot and the dashboard) call this, never the agent, the engine or
+the journal directly. Status, positions and control need the agent running in this process
+(``trading-agent run``); trades and signals come from the journal, so a process without the agent
+(``trading-agent serve``) answers them too. Control goes through the agent's journaled controls and
+runs between two candles (the API and the agent share one event loop). Every failure is a
+``ServiceError``; ``AgentNotRunningError`` says the agent is not in this process.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from trading_agent.agent import TradingAgent
+from trading_agent.domain import Position, Signal
+from trading_agent.engine.errors import EngineError
+from trading_agent.services.errors import ServiceError
+from trading_agent.services.journal_queries import JournalQueries, SignalRecord, TradeRecord
+
+__all__ = [
+    "AgentNotRunningError",
+    "AgentService",
+    "ControlResult",
+    "PositionView",
+    "SignalView",
+    "StatusView",
+]
+
+
+class AgentNotRunningError(ServiceError):
+    """The request needs the trading agent, which does not run in this process."""
+
+
+def _utc(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+
+
+class PositionView(BaseModel):
+    """An open position as the engine holds it (prices and money as exact decimals)."""
+
+    symbol: str
+    side: str
+    contracts: int
+    entry_price: Decimal
+    leverage: Decimal
+    margin: Decimal
+    liquidation_price: Decimal | None
+    opened: datetime
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+
+    @classmethod
+    def of(cls, position: Position) -> PositionView:
+        """The view of ``position``."""
+        return cls(
+            symbol=position.instrument.symbol,
+            side=position.side.value,
+            contracts=position.contracts,
+            entry_price=position.entry_price,
+            leverage=position.leverage,
+            margin=position.margin,
+            liquidation_price=position.liquidation_price,
+            opened=_utc(position.ts_opened),
+            realized_pnl=position.realized_pnl,
+            fees=position.fees,
+            funding=position.funding,
+        )
+
+
+class SignalView(BaseModel):
+    """A signal with every model's vote."""
+
+    symbol: str
+    candle: datetime
+    direction: str
+    strength: float
+    confidence: float
+    model_votes: dict[str, float]
+    anomaly: bool
+
+    @classmethod
+    def of(cls, signal: Signal) -> SignalView:
+        """The view of ``signal``."""
+        return cls(
+            symbol=signal.instrument.symbol,
+            candle=_utc(signal.ts),
+            direction=signal.direction.value,
+            strength=signal.strength,
+            confidence=signal.confidence,
+            model_votes=dict(signal.model_votes),
+            anomaly=signal.anomaly,
+        )
+
+
+class StatusView(BaseModel):
+    """The portfolio and the agent now: balance, PnL, position, last price and signal, controls, breakers."""
+
+    session: str
+    series: str
+    source: str
+    mode: str | None
+    paused: bool
+    stale: bool
+    candles_traded: int
+    last_candle: datetime | None
+    last_price: float | None
+    equity: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+    trades: int
+    position: PositionView | None
+    last_signal: SignalView | None
+    breakers: dict[str, str]
+
+
+class ControlResult(BaseModel):
+    """What a control request did, and the agent's state after it."""
+
+    command: str
+    done: str
+    paused: bool
+    mode: str | None
+    breakers: dict[str, str]
+
+
+class AgentService:
+    """The agent of this process (None for a process that only reads the journal) and its journal."""
+
+    def __init__(self, queries: JournalQueries, session: str, agent: TradingAgent | None = None) -> None:
+        self._queries = queries
+        self.session = session
+        self._agent = agent
+
+    @property
+    def agent_running(self) -> bool:
+        """Whether the agent runs in this process."""
+        return self._agent is not None
+
+    def _running(self) -> TradingAgent:
+        if self._agent is None:
+            raise AgentNotRunningError(
+                f"the trading agent does not run in this process (session {self.session!r}): "
+                "start it with `trading-agent run` for status and control"
+            )
+        return self._agent
+
+    def status(self) -> StatusView:
+        """Balance, PnL, position, last price and signal, mode, pause and breakers."""
+        status = self._running().status()
+        candle = status.last_candle
+        return StatusView(
+            session=status.session,
+            series=status.series,
+            source=status.source,
+            mode=status.mode,
+            paused=status.paused,
+            stale=status.stale,
+            candles_traded=status.candles,
+            last_candle=None if candle is None else _utc(candle.ts),
+            last_price=None if candle is None else candle.close,
+            equity=status.equity,
+            cash=status.cash,
+            realized_pnl=status.realized_pnl,
+            unrealized_pnl=status.unrealized_pnl,
+            fees=status.fees,
+            funding=status.funding,
+            trades=status.trades,
+            position=None if status.position is None else PositionView.of(status.position),
+            last_signal=None if status.last_signal is None else SignalView.of(status.last_signal),
+            breakers=dict(status.breakers),
+        )
+
+    def positions(self) -> list[PositionView]:
+        """The open positions."""
+        agent = self._running()
+        position = agent.engine.position(agent.instrument.id)
+        return [] if position is None else [PositionView.of(position)]
+
+    def trades(self, *, symbol: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The session's latest closed trades, newest first (the trade log's fields)."""
+        records: list[TradeRecord] = self._queries.trades(self.session, symbol=symbol, limit=limit)
+        return [record.to_dict() for record in records]
+
+    def signals(
+        self, *, symbol: str | None = None, limit: int = 50, include_filtered: bool = True
+    ) -> list[dict[str, Any]]:
+        """The session's latest signals with every vote and the filters that refused them, newest first."""
+        records: list[SignalRecord] = self._queries.signals(
+            self.session, symbol=symbol, limit=limit, include_filtered=include_filtered
+        )
+        return [record.to_dict() for record in records]
+
+    def control(self, command: str, *, mode: str | None = None, reason: str = "") -> ControlResult:
+        """Pause, resume, set the mode or stop in an emergency (journaled by the agent)."""
+        agent = self._running()
+        why = reason or f"{command} requested through the API"
+        try:
+            match command:
+                case "pause":
+                    agent.pause(why)
+                    done = "paused: no new entries; positions, stops and targets kept"
+                case "resume":
+                    agent.resume(why)
+                    done = "resumed"
+                case "mode":
+                    if mode is None:
+                        raise ServiceError("a mode change needs the mode: conservative, moderate or aggressive")
+                    agent.set_mode(mode, why)
+                    done = f"mode {mode}"
+                case "emergency_stop":
+                    agent.emergency_stop(why)
+                    done = "emergency stop: positions close at the next open, entries stopped until resume"
+                case _:
+                    raise ServiceError(f"unknown control {command!r}: pause, resume, mode or emergency_stop")
+        except EngineError as exc:
+            raise ServiceError(str(exc)) from exc
+        return ControlResult(
+            command=command,
+            done=done,
+            paused=agent.controls.paused,
+            mode=agent.mode,
+            breakers=dict(agent.engine.tripped_breakers),
+        )

@@ -1,0 +1,143 @@
+"""The REST API over a real agent and its journal: routes, auth from the route table, errors, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from tests.testkit.agent import closed, rule_source, start_agent
+from trading_agent.agent import EMERGENCY_BREAKER, TradingAgent
+from trading_agent.api import create_app
+from trading_agent.api.app import PUBLIC_PATHS
+from trading_agent.api.auth import check_bind
+from trading_agent.data.synthetic import SyntheticMarket
+from trading_agent.domain import AgentControlled, SizingMethod, Timeframe
+from trading_agent.services.agent_service import AgentService
+from trading_agent.services.journal_queries import JournalQueries
+from trading_agent.storage import SqlJournal, create_database_engine
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def agent_and_url(tmp_path: Path) -> tuple[TradingAgent, str]:
+    """An agent that has paper-traded 1,500 synthetic candles into a SQLite journal."""
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    agent = start_agent(
+        SqlJournal(create_database_engine(url), "api"),
+        rule_source("sma-cross", fast=5, slow=20),
+        session="api",
+        sizing=SizingMethod.FIXED_FRACTIONAL,
+    )
+    for event in closed(SyntheticMarket(seed=11, timeframe=Timeframe.H1).generate(1500)):
+        agent.on_candle(event)
+    return agent, url
+
+
+@pytest.fixture
+async def client(agent_and_url: tuple[TradingAgent, str]) -> AsyncIterator[httpx.AsyncClient]:
+    agent, url = agent_and_url
+    app = create_app(AgentService(JournalQueries.open(url), "api", agent), token=SecretStr(TOKEN))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield http
+
+
+async def test_status_positions_trades_and_signals_are_the_agents(
+    client: httpx.AsyncClient, agent_and_url: tuple[TradingAgent, str]
+) -> None:
+    agent = agent_and_url[0]
+    status = (await client.get("/api/v1/portfolio/status", headers=AUTH)).json()
+    assert status["session"] == "api" and status["candles_traded"] == 1500
+    assert status["trades"] == len(agent.engine.trades) > 0
+    assert status["equity"] == str(agent.engine.portfolio_state().equity)
+    positions = (await client.get("/api/v1/positions", headers=AUTH)).json()
+    assert len(positions) == (agent.engine.position(agent.instrument.id) is not None)
+    trades = (await client.get("/api/v1/trades", params={"limit": 3}, headers=AUTH)).json()
+    newest = agent.engine.trades[-1]
+    assert len(trades) == 3 and trades[0]["trade_id"] == newest.id and trades[0]["pnl"] == str(newest.pnl)
+    signals = (await client.get("/api/v1/signals", params={"limit": 5}, headers=AUTH)).json()
+    assert len(signals) == 5 and set(signals[0]["model_votes"]) == {"sma-cross"}
+
+
+async def test_controls_steer_the_agent_and_are_journaled(
+    client: httpx.AsyncClient, agent_and_url: tuple[TradingAgent, str]
+) -> None:
+    agent, url = agent_and_url
+    paused = await client.post("/api/v1/control/pause", json={"reason": "lunch"}, headers=AUTH)
+    assert paused.status_code == 200 and paused.json()["paused"] and agent.controls.paused
+    mode = await client.post("/api/v1/control/mode", json={"mode": "conservative"}, headers=AUTH)
+    assert mode.json()["mode"] == "conservative" == agent.mode
+    stop = await client.post("/api/v1/control/emergency_stop", headers=AUTH)
+    assert EMERGENCY_BREAKER in stop.json()["breakers"]
+    resumed = await client.post("/api/v1/control/resume", headers=AUTH)
+    assert not resumed.json()["paused"] and EMERGENCY_BREAKER not in resumed.json()["breakers"]
+    journal = SqlJournal(create_database_engine(url), "api").read()
+    controls = [(e.command.value, e.reason) for e in journal if isinstance(e, AgentControlled)]
+    assert controls[0] == ("pause", "lunch") and [c for c, _ in controls] == [
+        "pause",
+        "set_mode",
+        "emergency_stop",
+        "resume",
+    ]
+
+
+async def test_every_route_but_the_public_ones_needs_the_token(client: httpx.AsyncClient) -> None:
+    """Generated from the route table, so a new route cannot be forgotten."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    guarded = [(method.upper(), path) for path, item in paths.items() for method in item if path not in PUBLIC_PATHS]
+    assert len(guarded) >= 8
+    for method, path in guarded:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+            answer = await client.request(method, path, headers=headers)
+            assert answer.status_code == 401, (method, path, headers)
+            assert answer.headers["www-authenticate"] == "Bearer"
+    for path in PUBLIC_PATHS:
+        assert (await client.get(path)).status_code == 200
+
+
+async def test_bad_requests_are_422_and_change_nothing(
+    client: httpx.AsyncClient, agent_and_url: tuple[TradingAgent, str]
+) -> None:
+    agent = agent_and_url[0]
+    bad_mode = await client.post("/api/v1/control/mode", json={"mode": "yolo"}, headers=AUTH)
+    assert bad_mode.status_code == 422 and bad_mode.json()["detail"][0]["loc"] == ["body", "mode"]
+    assert (await client.get("/api/v1/trades", params={"limit": 0}, headers=AUTH)).status_code == 422
+    assert (await client.get("/api/v1/trades", params={"symbol": "B;DROP"}, headers=AUTH)).status_code == 422
+    assert agent.mode is None and not agent.controls.paused
+
+
+async def test_metrics_and_health_report_the_agent(
+    client: httpx.AsyncClient, agent_and_url: tuple[TradingAgent, str]
+) -> None:
+    agent = agent_and_url[0]
+    await client.get("/api/v1/portfolio/status", headers=AUTH)
+    text = (await client.get("/metrics")).text
+    assert f"trading_agent_trades_total {float(len(agent.engine.trades))}" in text
+    timed = 'trading_agent_api_request_duration_seconds_count{method="GET",route="/api/v1/portfolio/status",'
+    assert f'{timed}status="200"}} 1.0' in text
+    health = (await client.get("/health")).json()
+    assert health["agent"] == "running" and health["price"] == "fresh"
+
+
+async def test_without_the_agent_the_journal_routes_answer_and_the_rest_is_503(
+    agent_and_url: tuple[TradingAgent, str],
+) -> None:
+    app = create_app(AgentService(JournalQueries.open(agent_and_url[1]), "api"), token=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        assert (await http.get("/api/v1/trades")).status_code == 200
+        absent = await http.get("/api/v1/portfolio/status")
+        assert absent.status_code == 503 and "trading-agent run" in absent.json()["detail"]
+        assert (await http.get("/health")).json()["agent"] == "absent"
+
+
+def test_a_token_is_required_to_serve_beyond_loopback() -> None:
+    check_bind("127.0.0.1", None)
+    check_bind("::1", None)
+    check_bind("0.0.0.0", SecretStr(TOKEN))
+    with pytest.raises(ValueError, match="TRADING_AGENT_API_TOKEN"):
+        check_bind("0.0.0.0", None)
