@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from trading_agent.backtest.strategies import make_strategy
 from trading_agent.config.trading_rules import TradingRules, load_trading_rules
 from trading_agent.data.feeds.replay import ReplayFeed
 from trading_agent.domain import CandleClosed, InstrumentId, SeriesKey, SizingMethod, Timeframe, Trade
-from trading_agent.engine.journal import Journal
+from trading_agent.engine.journal import Journal, Publisher
 from trading_agent.services.trading_setup import agent_modes, engine_config, sizing_rules
 
 SERIES = SeriesKey(InstrumentId("binance", "BTCUSDT"), Timeframe.H1)
@@ -41,6 +42,7 @@ def start_agent(
     options: AgentOptions | None = None,
     session: str = "paper",
     sizing: SizingMethod | None = None,
+    publishers: Sequence[Publisher] = (),
 ) -> TradingAgent:
     """``TradingAgent.start`` on ``journal`` with the shipped rules (and their modes), no filters by default.
 
@@ -59,6 +61,7 @@ def start_agent(
         sizing=base if sizing is None else replace(base, method=sizing),
         filters=EntryFilter(filters or FilterRules(), SERIES.timeframe),
         options=replace(chosen, modes=chosen.modes or agent_modes(rules)),
+        publishers=publishers,
     )
 
 

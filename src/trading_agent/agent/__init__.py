@@ -1,5 +1,6 @@
 """The live loop: feed -> features and signals -> filters -> risk manager -> engine -> journal -> bus."""
 
+from trading_agent.agent.advisor import Advice, Advisor, RLAdvisor
 from trading_agent.agent.agent import EMERGENCY_BREAKER, AgentOptions, StepCallback, TradingAgent
 from trading_agent.agent.bus import BestEffortPublisher, EventBus, InProcessBus
 from trading_agent.agent.checkpoint import StateFile
@@ -10,6 +11,8 @@ from trading_agent.agent.window import CandleWindow
 
 __all__ = [
     "EMERGENCY_BREAKER",
+    "Advice",
+    "Advisor",
     "AgentControls",
     "AgentMode",
     "AgentOptions",
@@ -19,6 +22,7 @@ __all__ = [
     "EnsembleSource",
     "EventBus",
     "InProcessBus",
+    "RLAdvisor",
     "RuleSource",
     "SignalSource",
     "SourceOutput",

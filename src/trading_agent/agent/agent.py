@@ -5,40 +5,48 @@ in one journal transaction before anything is announced:
 
 1. the candle joins the window, and the engine processes it (fills, exits, funding, breakers) with
    the volatility known at its close;
-2. the source answers (``sources``); its signal is journaled (``SignalGenerated``), and the
-   candle's anomaly score is reported to the engine's anomaly filter;
-3. an entry passes the filters (``backtest.filters``), the pause, and the staleness check; a
-   refused one is journaled as ``SignalFiltered`` with every reason, the others become orders by
-   the rule the backtest uses (``engine.decisions.act``), through the engine's risk gate;
-4. the step is committed (journal, then the bus), then the source's state is saved every
-   ``checkpoint_every`` candles.
+2. the source answers (``sources``), then the advisor when there is one (``advisor``: the RL
+   policy as a voter or for the entry's size); the signal, with the advisor's vote among its
+   ``model_votes``, is journaled (``SignalGenerated``), and the candle's anomaly score is reported
+   to the engine's anomaly filter;
+3. an entry passes the filters (``backtest.filters``), the advisor, the pause, and the staleness
+   check; a refused one is journaled as ``SignalFiltered`` with every reason, the others become
+   orders by the rule the backtest uses (``engine.decisions.act``, the advisor's size factor
+   applied), through the engine's risk gate;
+4. the step is committed (journal, then the bus), then the source's and the advisor's state are
+   saved every ``checkpoint_every`` candles.
 
 So a replay of stored candles makes exactly the trades of the event backtest on the same candles,
-strategy and rules (a test). A candle not after the previous one (a duplicate or one from the past)
-is skipped and logged. With a wall clock (``wall_clock``, live feeds), an entry on a candle that
-closed more than ``staleness_ms`` ago is refused (``stale_price``): the agent never opens a
-position on a stale price. In a replay the clock is market time and nothing is stale.
+strategy and rules (a test; the backtest has no advisor, so only without one). A candle not after
+the previous one (a duplicate or one from the past) is skipped and logged. With a wall clock
+(``wall_clock``, live feeds), an entry on a candle that closed more than ``staleness_ms`` ago is
+refused (``stale_price``): the agent never opens a position on a stale price. In a replay the clock
+is market time and nothing is stale.
 
 Restart (``TradingAgent.start``): the engine is rebuilt from the journal, the controls with it;
-the candles up to the journal's resume point only warm the window and (after its saved state) the
-source, and trading continues with the next. Killed at any moment, a restarted replay ends with
-the journal of a run that never stopped.
+the candles up to the journal's resume point only warm the window and (each after its saved state)
+the source and the advisor, and trading continues with the next (the state file holds the
+source's state, and with an advisor the advisor's too: ``checkpoint``). Killed at any moment, a
+restarted replay ends with the journal of a run that never stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import structlog
 
+from trading_agent.agent.advisor import Advice, Advisor
 from trading_agent.agent.checkpoint import StateFile
 from trading_agent.agent.controls import AgentControls, AgentMode
 from trading_agent.agent.sources import SignalSource, SourceOutput
 from trading_agent.agent.status import AgentStatus
 from trading_agent.agent.window import CandleWindow
 from trading_agent.backtest.filters import EntryFilter
+from trading_agent.backtest.rl_env import position_state
 from trading_agent.data.feeds.base import MarketFeed
 from trading_agent.domain import (
     AgentCommand,
@@ -58,6 +66,7 @@ from trading_agent.engine.errors import EngineError
 from trading_agent.engine.funding import FundingSeries
 from trading_agent.engine.journal import Journal, Publisher
 from trading_agent.features import Bars
+from trading_agent.models.rl_policy import FLAT
 from trading_agent.risk.sizing import PositionSizer, SizingRules, make_sizer
 
 __all__ = ["EMERGENCY_BREAKER", "AgentOptions", "StepCallback", "TradingAgent"]
@@ -66,13 +75,17 @@ EMERGENCY_BREAKER = "emergency_stop"
 StepCallback = Callable[["TradingAgent", CandleClosed, Sequence[Event]], None]
 """Called after each candle with the agent, the candle and the events committed for it."""
 _log = structlog.get_logger(__name__)
+_AGENT_STATE = "agent-state"
+_AGENT_STATE_VERSION = 1
+_NO_ADVICE = Advice()
 
 
 @dataclass(frozen=True, slots=True)
 class AgentOptions:
     """The agent's own settings: risk ``modes``, the candle ``window`` size, the source's ``state`` file
-    (saved every ``checkpoint_every`` candles), and for live feeds the ``wall_clock`` (epoch ms) with
-    the ``staleness_ms`` beyond which a candle's price is too old to open a position on."""
+    (saved every ``checkpoint_every`` candles), for live feeds the ``wall_clock`` (epoch ms) with
+    the ``staleness_ms`` beyond which a candle's price is too old to open a position on, and the
+    ``advisor`` (the RL policy, ``agent.advisor``; None: the source alone decides)."""
 
     modes: Mapping[str, AgentMode] = field(default_factory=dict)
     window: int = 5000
@@ -80,6 +93,7 @@ class AgentOptions:
     checkpoint_every: int = 100
     wall_clock: Callable[[], int] | None = None
     staleness_ms: int | None = None
+    advisor: Advisor | None = None
 
 
 class TradingAgent:
@@ -110,6 +124,7 @@ class TradingAgent:
         self._feed = engine.feed(instrument.id)
         self._resume_ts = engine.last_candle_ts(instrument.id)
         self._state_ts: int | None = None
+        self._advisor_state_ts: int | None = None
         self._since_checkpoint = 0
         self._mode_parts: tuple[str | None, PositionSizer, EntryFilter] | None = None
         self.candles = 0
@@ -163,6 +178,11 @@ class TradingAgent:
     def restored_ts(self) -> int | None:
         """Open time of the candle the source's saved state was restored at (None: it warmed up from candles)."""
         return self._state_ts
+
+    @property
+    def advisor_restored_ts(self) -> int | None:
+        """Open time of the candle the advisor's saved state was restored at (None: it warmed up, or no advisor)."""
+        return self._advisor_state_ts
 
     @property
     def resume_ts(self) -> int | None:
@@ -246,14 +266,18 @@ class TradingAgent:
             )
 
     def _learn(self, candle: Candle) -> None:
-        """The window and the source take ``candle`` in (the source only after its saved state)."""
+        """The window, the source and the advisor take ``candle`` in (each only after its saved state)."""
         self._window.append(candle)
         self.last_candle = candle
         if self._state_ts is None or candle.ts > self._state_ts:
             self.source.warm(candle)
+        advisor = self.options.advisor
+        if advisor is not None and (self._advisor_state_ts is None or candle.ts > self._advisor_state_ts):
+            advisor.warm(candle)
 
     def _decide(self, event: CandleClosed, bars: Bars, answer: SourceOutput, atr: float) -> None:
         engine, candle = self.engine, event.candle
+        answer, advice = self._advice(candle, answer)
         if answer.signal is not None:
             engine.record(SignalGenerated, signal=answer.signal)
             self.last_signal = answer.signal
@@ -261,19 +285,36 @@ class TradingAgent:
             engine.report_anomaly(self.instrument.id, score=answer.anomaly_score, threshold=answer.anomaly_threshold)
         entry = answer.entry
         if entry and answer.signal is not None:
-            reasons = self._refusals(bars, entry, answer)
+            reasons = self._refusals(bars, entry, answer, advice)
             if reasons:
                 engine.record(SignalFiltered, signal=answer.signal, reasons=reasons)
                 entry = 0
         if entry or answer.exit:
             _, sizer, _ = self._parts()
-            decision = Decision(entry, answer.exit, candle.close, candle.ts, atr, answer.model_signal)
+            decision = Decision(
+                entry, answer.exit, candle.close, candle.ts, atr, answer.model_signal, size_factor=advice.size_factor
+            )
             act(engine, self.instrument, decision, name=self.source.name, sizer=sizer, all_in=self.source.all_in)
 
-    def _refusals(self, bars: Bars, entry: int, answer: SourceOutput) -> tuple[str, ...]:
+    def _advice(self, candle: Candle, answer: SourceOutput) -> tuple[SourceOutput, Advice]:
+        """The advisor's advice (it takes every candle in) and ``answer`` with its vote among the signal's votes."""
+        advisor = self.options.advisor
+        if advisor is None:
+            return answer, _NO_ADVICE
+        position = position_state(self.engine, self.instrument, candle.close) if answer.entry else FLAT
+        advice = advisor.advise(candle, answer.entry, position)
+        if advice.vote is None or answer.signal is None:
+            return answer, advice
+        signal = replace(answer.signal, model_votes={**answer.signal.model_votes, advisor.name: advice.vote})
+        model_signal = signal if answer.model_signal is answer.signal else answer.model_signal
+        return replace(answer, signal=signal, model_signal=model_signal), advice
+
+    def _refusals(self, bars: Bars, entry: int, answer: SourceOutput, advice: Advice) -> tuple[str, ...]:
         _, _, entry_filter = self._parts()
         confidence = None if answer.model_signal is None else answer.model_signal.confidence
         reasons = list(entry_filter.refusals(bars, entry, confidence))
+        if advice.refusal is not None:
+            reasons.append(advice.refusal)
         if self.stale():
             reasons.append("stale_price")
         if self.controls.paused:
@@ -327,12 +368,19 @@ class TradingAgent:
     # --- state ------------------------------------------------------------------------------------
 
     def checkpoint(self) -> None:
-        """Save the source's state as of the newest traded candle (nothing for a rule)."""
+        """Save the source's (and the advisor's) state as of the newest traded candle (nothing for a rule alone).
+
+        Without an advisor the file holds the source's blob; with one, a tagged tuple of both blobs.
+        """
         self._since_checkpoint = 0
         state = self.options.state
         if state is None or self.last_candle is None:
             return
         blob = self.source.save_state()
+        advisor = self.options.advisor
+        if advisor is not None:
+            both = (_AGENT_STATE, _AGENT_STATE_VERSION, blob, advisor.save_state())
+            blob = pickle.dumps(both, protocol=pickle.HIGHEST_PROTOCOL)
         if blob is not None:
             state.save(self.last_candle.ts, blob)
 
@@ -344,9 +392,40 @@ class TradingAgent:
         if saved is None or self._resume_ts is None or saved[0] > self._resume_ts:
             return  # a new session, or a state ahead of the journal: the source warms up from the candles
         ts, blob = saved
+        advisor = self.options.advisor
+        if advisor is None:
+            if self._restored(lambda: self.source.restore_state(blob)):
+                self._state_ts = ts
+            return
+        parts = _agent_state(blob)
+        if parts is None:
+            _log.warning("agent_state_not_restored", reason="the saved state was not written with an advisor")
+            return
+        source_blob, advisor_blob = parts
+        if source_blob is not None and self._restored(lambda: self.source.restore_state(source_blob)):
+            self._state_ts = ts
+        if self._restored(lambda: advisor.restore_state(advisor_blob)):
+            self._advisor_state_ts = ts
+
+    @staticmethod
+    def _restored(restore: Callable[[], None]) -> bool:
         try:
-            self.source.restore_state(blob)
+            restore()
         except (ValueError, EngineError) as exc:
             _log.warning("agent_state_not_restored", reason=str(exc))
-            return
-        self._state_ts = ts
+            return False
+        return True
+
+
+def _agent_state(blob: bytes) -> tuple[bytes | None, bytes] | None:
+    """The source's and the advisor's blobs of a state ``checkpoint`` saved with an advisor (None: not one)."""
+    try:
+        saved = pickle.loads(blob)
+    except (pickle.UnpicklingError, EOFError, TypeError, ValueError):
+        return None
+    if not (isinstance(saved, tuple) and len(saved) == 4 and saved[:2] == (_AGENT_STATE, _AGENT_STATE_VERSION)):
+        return None
+    source_blob, advisor_blob = saved[2], saved[3]
+    if not (source_blob is None or isinstance(source_blob, bytes)) or not isinstance(advisor_blob, bytes):
+        return None
+    return source_blob, advisor_blob

@@ -7,9 +7,11 @@ service layer's pydantic models; a ``ServiceError`` becomes a JSON ``{"detail": 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, SecretStr
@@ -117,10 +119,46 @@ def _v1(app: FastAPI, service: AgentService, auth: TokenAuth) -> None:
         """Close every position at the next open, cancel entries, stop entries until resume."""
         return service.control("emergency_stop", reason=body.reason if body else "")
 
+    @app.websocket(f"{_V1}/stream")
+    async def stream(websocket: WebSocket) -> None:
+        """Live events (candles' steps: signals, refusals, orders, fills, positions, breakers, snapshots).
+
+        Authenticate with the ``Authorization`` header, or send ``{"token": "..."}`` first.
+        """
+        await websocket.accept()
+        authorization = websocket.headers.get("authorization", "")
+        if not auth.allows(authorization):
+            first = await websocket.receive_json()
+            token = first.get("token", "") if isinstance(first, dict) else ""
+            if not auth.allows(f"Bearer {token}"):
+                await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="missing or wrong token")
+                return
+        if not service.agent_running:
+            await websocket.close(code=status.WS_1011_INTERNAL_ERROR, reason="no agent in this process")
+            return
+        await _forward_until_disconnect(websocket, service)
+
     @app.post(f"{_V1}/control/mode", dependencies=guarded, tags=["control"])
     def set_mode(body: ModeRequest) -> ControlResult:
         """Switch the risk mode (sizing and minimum confidence of new entries)."""
         return service.control("mode", mode=body.mode, reason=body.reason)
+
+
+async def _forward_until_disconnect(websocket: WebSocket, service: AgentService) -> None:
+    """Send every announced event until the client leaves (read concurrently, so a quiet bus cannot hold it)."""
+
+    async def forward() -> None:
+        async for event in service.events():
+            await websocket.send_json(event)
+
+    forwarding = asyncio.create_task(forward())
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    finally:
+        forwarding.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await forwarding
 
 
 def create_app(service: AgentService, *, token: SecretStr | None) -> FastAPI:

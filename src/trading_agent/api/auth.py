@@ -1,6 +1,7 @@
 """Bearer-token authentication: every route but ``/health`` and ``/metrics`` needs the API token.
 
-The token is ``TRADING_AGENT_API_TOKEN``, compared in constant time (``hmac.compare_digest``).
+The token is ``TRADING_AGENT_API_TOKEN``, compared in constant time (``hmac.compare_digest``). The
+WebSocket takes it the same way, or as the first message (browsers cannot set its headers).
 Without a configured token the API serves only loopback clients' processes: ``check_bind``
 refuses to start it on any other address (anyone on the network could steer the agent).
 """
@@ -25,11 +26,15 @@ class TokenAuth:
         self._token = None if token is None else token.get_secret_value().encode()
 
     async def __call__(self, request: Request) -> None:
-        if self._token is None:
-            return
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self._token):
+        if not self.allows(request.headers.get("authorization", "")):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token", headers=_CHALLENGE)
+
+    def allows(self, authorization: str) -> bool:
+        """Whether an ``Authorization`` header value carries the token (always, without a token)."""
+        if self._token is None:
+            return True
+        scheme, _, given = authorization.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self._token)
 
 
 def check_bind(host: str, token: SecretStr | None) -> None:

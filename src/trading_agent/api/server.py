@@ -23,7 +23,8 @@ _STARTUP_POLL_S = 0.01
 @asynccontextmanager
 async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
     """Serve ``app`` on ``host:port`` while the block runs; a port that cannot be bound raises ``ServiceError``."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -58,7 +58,7 @@ from trading_agent.features import Bars
 from trading_agent.models.rl_policy import Algorithm, PositionState, action_exposure, observation, observation_size
 from trading_agent.risk.sizing import contracts_for_notional
 
-__all__ = ["EpisodeResult", "TradingEnv", "TradingEnvConfig", "rl_engine_config", "run_episode"]
+__all__ = ["EpisodeResult", "TradingEnv", "TradingEnvConfig", "position_state", "rl_engine_config", "run_episode"]
 
 _UNLIMITED = 1_000_000
 
@@ -220,12 +220,7 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
     @property
     def position_state(self) -> PositionState:
         """Exposure, open PnL and drawdown at the last close, as fractions of equity."""
-        state = self._engine.portfolio_state()
-        equity = float(state.equity)
-        if equity <= 0:
-            return PositionState(0.0, 0.0, self.drawdown)
-        value = self._held() * float(self._instrument.contract_value) * self._candles[self._t][4]
-        return PositionState(value / equity, float(state.unrealized_pnl) / equity, self.drawdown)
+        return position_state(self._engine, self._instrument, self._candles[self._t][4], drawdown=self.drawdown)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -238,10 +233,7 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
         return observation(rows, self.position_state)
 
     def _held(self) -> int:
-        position = self._engine.position(self._instrument.id)
-        if position is None:
-            return 0
-        return position.contracts if position.side is PositionSide.LONG else -position.contracts
+        return _signed_contracts(self._engine, self._instrument)
 
     def _contracts(self, exposure: float, equity: Decimal, price: Decimal) -> int:
         notional = equity * Decimal(repr(abs(exposure) * self.config.max_exposure))
@@ -298,6 +290,33 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
             "rejected": rejected,
             "reject_reason": reason,
         }
+
+
+def position_state(
+    engine: TradingEngine, instrument: Instrument, close: float, *, drawdown: float | None = None
+) -> PositionState:
+    """What the policy observes of ``engine``'s account at the close ``close``: exposure, open PnL, drawdown.
+
+    ``exposure`` is the signed position value (contracts x contract value x ``close``) / equity,
+    ``unrealized_return`` the open PnL / equity; ``drawdown`` is ``1 - equity / peak``, of the
+    engine's own equity peak unless given (an episode measures it from its start). Zero exposure and
+    open PnL when equity is not positive. The environment observes exactly this; so does the agent.
+    """
+    state = engine.portfolio_state()
+    if drawdown is None:
+        drawdown = float(state.drawdown)
+    equity = float(state.equity)
+    if equity <= 0:
+        return PositionState(0.0, 0.0, drawdown)
+    value = _signed_contracts(engine, instrument) * float(instrument.contract_value) * close
+    return PositionState(value / equity, float(state.unrealized_pnl) / equity, drawdown)
+
+
+def _signed_contracts(engine: TradingEngine, instrument: Instrument) -> int:
+    position = engine.position(instrument.id)
+    if position is None:
+        return 0
+    return position.contracts if position.side is PositionSide.LONG else -position.contracts
 
 
 @dataclass(frozen=True, slots=True)

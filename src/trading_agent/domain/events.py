@@ -267,7 +267,7 @@ class SignalFiltered(Event):
     """A signal the agent's filters kept from becoming an order; ``reasons`` names each filter that refused it.
 
     Filter names: ``min_confidence``, ``timeframes``, ``volume``, ``model_sharpe``, ``trading_hours``,
-    ``stale_price``, ``paused``.
+    ``stale_price``, ``paused``, and the RL advisor's ``rl_vote`` and ``rl_sizing``.
     """
 
     signal: Signal

@@ -5,6 +5,8 @@ manager's sizer from the equity at that close and submitted with a stop distance
 ATR at that close (the engine places the stop-loss and take-profit around the fill). An entry
 against the position reverses it in one order; an entry in the direction already held is ignored
 (no pyramiding). ``all_in`` (buy-hold, the yardstick) puts 98% of the equity in at 1x, no stops.
+A decision's ``size_factor`` (the agent's RL sizing advisor; 1 everywhere else) scales the sizer's
+notional before it becomes contracts, rounded down to the cent; it never touches ``all_in``.
 
 Client order ids are ``<name>-<ts>`` for entries and ``<name>-x<ts>`` for exits: deterministic, so
 a step done again after a crash submits each order once (the engine is idempotent on them).
@@ -12,6 +14,7 @@ a step done again after a crash submits each order once (the engine is idempoten
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -32,6 +35,7 @@ from trading_agent.risk.sizing import PositionSizer, SizingContext, contracts_fo
 __all__ = ["Decision", "act"]
 
 _ALL_IN = Decimal("0.98")
+_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,8 @@ class Decision:
     """What a strategy wants at one close: ``entry`` +1 long, -1 short, 0 none; ``exit`` close the position.
 
     ``close``, ``ts`` (the candle's open time) and ``atr`` are the candle's, known at that close;
-    ``signal`` is the opinion behind it (its confidence and votes go into the trade log).
+    ``signal`` is the opinion behind it (its confidence and votes go into the trade log);
+    ``size_factor`` (>= 0) multiplies the sizer's notional of an entry (1: as sized).
     """
 
     entry: int
@@ -48,6 +53,11 @@ class Decision:
     ts: int
     atr: float
     signal: Signal | None = None
+    size_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.size_factor) and self.size_factor >= 0):
+            raise ValueError(f"size_factor must be a finite number >= 0, got {self.size_factor}")
 
 
 def act(
@@ -82,9 +92,11 @@ def act(
     price = Decimal(repr(decision.close))
     equity = engine.portfolio_state().equity
     if all_in:
-        notional = (equity * _ALL_IN).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        notional = (equity * _ALL_IN).quantize(_CENT, rounding=ROUND_DOWN)
     else:
         notional = sizer.size(equity, SizingContext(trades=engine.trades))
+        if decision.size_factor != 1.0:
+            notional = (notional * Decimal(repr(decision.size_factor))).quantize(_CENT, rounding=ROUND_DOWN)
     contracts = contracts_for_notional(notional, instrument, price)
     if position is not None:
         contracts += position.contracts  # reverse in one order

@@ -1,26 +1,29 @@
 """What every interface asks of the paper-trading agent: status, positions, trades, signals, control.
 
 The API (and next the Telegram bot and the dashboard) call this, never the agent, the engine or
-the journal directly. Status, positions and control need the agent running in this process
-(``trading-agent run``); trades and signals come from the journal, so a process without the agent
-(``trading-agent serve``) answers them too. Control goes through the agent's journaled controls and
-runs between two candles (the API and the agent share one event loop). Every failure is a
+the journal directly. Status, positions, control and the live ``events`` (what the agent announces
+on its bus, for the WebSocket) need the agent running in this process (``trading-agent run``);
+trades and signals come from the journal, so a process without the agent (``trading-agent serve``)
+answers them too. Control goes through the agent's journaled controls and runs between two candles
+(the API and the agent share one event loop). Every failure is a
 ``ServiceError``; ``AgentNotRunningError`` says the agent is not in this process.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
-from trading_agent.agent import TradingAgent
+from trading_agent.agent import EventBus, TradingAgent
 from trading_agent.domain import Position, Signal
 from trading_agent.engine.errors import EngineError
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.journal_queries import JournalQueries, SignalRecord, TradeRecord
+from trading_agent.storage.event_codec import encode_event
 
 __all__ = [
     "AgentNotRunningError",
@@ -135,10 +138,21 @@ class ControlResult(BaseModel):
 class AgentService:
     """The agent of this process (None for a process that only reads the journal) and its journal."""
 
-    def __init__(self, queries: JournalQueries, session: str, agent: TradingAgent | None = None) -> None:
+    def __init__(
+        self, queries: JournalQueries, session: str, agent: TradingAgent | None = None, bus: EventBus | None = None
+    ) -> None:
         self._queries = queries
         self.session = session
         self._agent = agent
+        self._bus = bus
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Every event the agent announces from now on, as ``{"type": ..., "event": {...}}`` (JSON-ready)."""
+        if self._bus is None:
+            raise AgentNotRunningError("no event bus in this process: the live stream needs `trading-agent run`")
+        async for event in self._bus.subscribe():
+            kind, payload = encode_event(event)
+            yield {"type": kind, "event": payload}
 
     @property
     def agent_running(self) -> bool:

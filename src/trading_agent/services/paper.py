@@ -6,6 +6,12 @@
   so (``fallback``).
 - Opinions: the built-in ``strategy`` when one is named; else the series' production ensemble
   from the model registry; else the built-in ``sma-cross``, saying there is no trained model.
+- The RL advisor (``agent.advisor``): when ``config/rl.yaml`` ``role`` is ``voter`` or ``sizing``
+  and the registry has a ``production`` version of ``<series>-rl-<algorithm>`` (rl.yaml's
+  algorithm, the name ``rl train`` registers), that policy advises every source, over streaming
+  features of ``config/training.yaml``'s feature set (the one it was trained on, if that file has
+  not changed since). The notes say which policy and role, or why there is none; a missing,
+  unloadable or mismatched policy never fails the session.
 - The trading rules (``profile`` over ``trading_rules.yaml``) give the engine, the sizing, the
   signal filters (the first timeframe is traded, the others must agree) and the risk modes.
 - The journal is the configured database's, under ``session``; the bus is in-process, or Redis
@@ -34,6 +40,7 @@ from trading_agent.agent import (
     EnsembleSource,
     EventBus,
     InProcessBus,
+    RLAdvisor,
     RuleSource,
     SignalSource,
     StateFile,
@@ -42,7 +49,9 @@ from trading_agent.agent import (
 from trading_agent.backtest.filters import EntryFilter
 from trading_agent.backtest.strategies import make_strategy
 from trading_agent.config import AppSettings
+from trading_agent.config.rl import RLRole, load_rl_config
 from trading_agent.config.trading_rules import TradingRules, load_trading_rules
+from trading_agent.config.training import load_training_config
 from trading_agent.data.cache import CandleCache, RedisCandleCache
 from trading_agent.data.feeds.base import MarketFeed
 from trading_agent.data.feeds.replay import ReplayFeed
@@ -159,6 +168,36 @@ def _source(
     return source, sharpe, f"ensemble {name} v{chosen.version} (out-of-sample Sharpe {sharpe})"
 
 
+def _advisor(settings: AppSettings, series: SeriesKey) -> tuple[RLAdvisor | None, str]:
+    """The RL advisor of ``series`` (None when rl.yaml's role is off or no production policy is usable) and a note."""
+    config = load_rl_config(settings.config_dir)
+    if config.role is RLRole.OFF:
+        return None, "RL role off (config/rl.yaml): no RL advisor"
+    from trading_agent.features import FeatureEngine
+    from trading_agent.models.base import ModelInputError
+    from trading_agent.registry.mlflow_registry import PRODUCTION, RegistryError
+    from trading_agent.registry.policy_registry import PolicyRegistry
+    from trading_agent.services.ensemble_strategy import model_name
+
+    name = f"{model_name(series)}-rl-{config.algorithm.value}"  # as services.rl_training registers it
+    registry = PolicyRegistry(settings.mlflow_tracking_uri)
+    try:
+        chosen = registry.version(name, alias=PRODUCTION)
+    except RegistryError:
+        return None, f"no RL policy registered: no production version of {name!r} (role {config.role.value} unused)"
+    training = load_training_config(settings.config_dir)
+    try:
+        with tempfile.TemporaryDirectory(prefix="trading-agent-policy-") as tmp:
+            policy = registry.load_policy(name, chosen.version, Path(tmp))
+        features = FeatureEngine(
+            training.feature_set, timeframe=series.timeframe, higher_timeframes=training.higher_timeframes
+        )
+        advisor = RLAdvisor(policy, config.role, features, name=f"{name}-v{chosen.version}")
+    except (RegistryError, ModelInputError, ValueError, KeyError, OSError) as exc:
+        return None, f"RL policy {name} v{chosen.version} not used: {exc}"
+    return advisor, f"RL advisor: {name} v{chosen.version} as {config.role.value} (window {policy.window})"
+
+
 def _market(
     service: MarketDataService, options: PaperOptions, base: Timeframe
 ) -> tuple[SeriesKey, pd.DataFrame, str, bool, bool, list[str]]:
@@ -209,6 +248,8 @@ def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSes
         funding, funding_label = stored_funding(service, instrument.id, first, last + base.ms + 30 * 86_400_000)
         notes.append(f"funding: {funding_label}")
         entry_filter = EntryFilter(filter_rules(rules, timeframes), base, sharpe)
+        advisor, advisor_note = _advisor(settings, series)
+        notes.append(advisor_note)
         wall = (lambda: time.time_ns() // 1_000_000) if live else None
         agent_options = AgentOptions(
             modes=modes,
@@ -216,6 +257,7 @@ def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSes
             state=StateFile(options.state_dir / f"{options.session}.state"),
             wall_clock=wall,
             staleness_ms=rules.execution.staleness_limit_s * 1000 if live else None,
+            advisor=advisor,
         )
         bus = _bus(settings)
         journal = SqlJournal(create_database_engine(settings.database_url), options.session)

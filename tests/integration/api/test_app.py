@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from pydantic import SecretStr
 
 from tests.testkit.agent import closed, rule_source, start_agent
-from trading_agent.agent import EMERGENCY_BREAKER, TradingAgent
+from trading_agent.agent import EMERGENCY_BREAKER, InProcessBus, TradingAgent
 from trading_agent.api import create_app
 from trading_agent.api.app import PUBLIC_PATHS
 from trading_agent.api.auth import check_bind
+from trading_agent.api.server import serving
+from trading_agent.data.feeds.replay import ReplayFeed
 from trading_agent.data.synthetic import SyntheticMarket
 from trading_agent.domain import AgentControlled, SizingMethod, Timeframe
 from trading_agent.services.agent_service import AgentService
@@ -141,3 +147,30 @@ def test_a_token_is_required_to_serve_beyond_loopback() -> None:
     check_bind("0.0.0.0", SecretStr(TOKEN))
     with pytest.raises(ValueError, match="TRADING_AGENT_API_TOKEN"):
         check_bind("0.0.0.0", None)
+
+
+async def test_the_stream_sends_each_announced_event_to_an_authenticated_client(tmp_path: Path) -> None:
+    """A real server (uvicorn in this event loop) and a real WebSocket client, as in `trading-agent run`."""
+    url = f"sqlite:///{tmp_path / 'ws.db'}"
+    bus = InProcessBus()
+    journal = SqlJournal(create_database_engine(url), "ws")
+    agent = start_agent(journal, rule_source("sma-cross"), session="ws", publishers=[bus])
+    app = create_app(AgentService(JournalQueries.open(url), "ws", agent, bus), token=SecretStr(TOKEN))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    frame = SyntheticMarket(seed=2, timeframe=Timeframe.H1).generate(30)
+    candles = [event async for event in ReplayFeed({agent.series: frame}).events()]
+    async with serving(app, "127.0.0.1", port):
+        endpoint = f"ws://127.0.0.1:{port}/api/v1/stream"
+        async with websockets.connect(endpoint) as refused:
+            await refused.send(json.dumps({"token": "wrong"}))
+            with pytest.raises(websockets.ConnectionClosed) as closed_by:
+                await refused.recv()
+            assert closed_by.value.rcvd is not None and closed_by.value.rcvd.code == 1008
+        async with websockets.connect(endpoint, additional_headers=AUTH) as client:
+            await asyncio.sleep(0.2)  # the server subscribes to the bus
+            committed = [event for candle in candles for event in agent.on_candle(candle)]
+            received = [json.loads(await asyncio.wait_for(client.recv(), 5)) for _ in committed]
+    assert [r["type"] for r in received] == [type(e).__name__ for e in committed]
+    assert [r["event"]["event_id"] for r in received] == [e.event_id for e in committed]
