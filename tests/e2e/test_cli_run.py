@@ -15,7 +15,7 @@ from trading_agent.storage import SqlJournal, create_database_engine
 
 
 def test_offline_run_falls_back_to_a_labelled_synthetic_market(tmp_path: Path) -> None:
-    result = run_cli("run", "--days", "30", cwd=tmp_path)
+    result = run_cli("run", "--days", "30", "--no-api", cwd=tmp_path)
     assert result.code == 0, result.stderr
     assert "SYNTHETIC market" in result.stdout and "Delta unreachable" in result.stdout
     assert "offline: Delta is unreachable, so this session replays the synthetic market instead" in result.stdout
@@ -25,7 +25,7 @@ def test_offline_run_falls_back_to_a_labelled_synthetic_market(tmp_path: Path) -
 
 @pytest.mark.real_data
 def test_run_replays_a_real_file(btc_1h_path: Path, tmp_path: Path) -> None:
-    result = run_cli("run", "--replay", str(btc_1h_path), "--last", "200", cwd=tmp_path)
+    result = run_cli("run", "--replay", str(btc_1h_path), "--last", "200", "--no-api", cwd=tmp_path)
     assert result.code == 0, result.stderr
     assert "SYNTHETIC" not in result.stdout
     assert "market: file" in result.stdout and "Paper session run: 200 candles traded" in result.stdout
@@ -38,7 +38,7 @@ def test_run_uses_redis_for_the_candle_cache_and_the_event_bus(
 
     url, prefix = redis_url_and_prefix
     env = {"TRADING_AGENT_REDIS_URL": url, "TRADING_AGENT_REDIS_PREFIX": prefix}
-    result = run_cli("run", "--days", "3", cwd=tmp_path, env=env)
+    result = run_cli("run", "--days", "3", "--no-api", cwd=tmp_path, env=env)
     assert result.code == 0, result.stderr
     client = redis.Redis.from_url(url)
     keys = sorted(k.decode() for k in client.scan_iter(match=f"{prefix}*"))
