@@ -15,9 +15,9 @@ out-of-sample Sharpe equal to the rules' ``min_sharpe_ratio`` so its entries rea
    has warmed up on the preceding candles, with an in-memory journal and with a SQLite file.
    Goal: p99 <= 20 ms.
 2. **Throughput**: ``await agent.run(ReplayFeed({series: frame}))`` as fast as possible, SQLite journal.
-3. **Memory**: peak RSS of ``python -m trading_agent paper --replay FILE --strategy ensemble`` (the
-   code of ``trading-agent run``) with the bundle registered as the series' production model in a
-   throw-away MLflow registry (and ``--strategy sma-cross`` beside it, for the baseline). Goal:
+3. **Memory**: peak RSS of ``python -m trading_agent run --replay FILE`` (the agent with the API)
+   with the bundle registered as the series' production model in a throw-away MLflow registry, so
+   ``run`` trades the full ensemble (and ``paper --strategy sma-cross`` beside it, for the baseline). Goal:
    <= 1 GB. Read with ``wait4`` from a small launcher process: a child forked from this big process
    would report this process's RSS too.
 
@@ -34,6 +34,7 @@ import asyncio
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -272,8 +273,15 @@ def _paper_rss(tmp: Path, csv: Path, candles: int, strategy: str, tracking_uri: 
         "PYTHONWARNINGS": "ignore",
         "COLUMNS": "200",
     }
-    command = [sys.executable, "-m", "trading_agent", "paper", "--replay", str(csv), "--last", str(candles)]
-    command += ["--strategy", strategy, "--session", f"bench-{strategy}"]
+    command = [sys.executable, "-m", "trading_agent"]
+    if strategy == "ensemble":  # `run`: the agent with the registry's production ensemble, and the API
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command += ["run", "--replay", str(csv), "--last", str(candles), "--session", "bench-run", "--port", str(port)]
+    else:
+        command += ["paper", "--replay", str(csv), "--last", str(candles), "--strategy", strategy]
+        command += ["--session", f"bench-{strategy}"]
     log, result_file = run_dir / "output.log", run_dir / "rusage.json"
     began = time.perf_counter()
     with log.open("w") as out:
@@ -343,7 +351,8 @@ def _memory_part(
             peak, what = _fallback_rss(bundle, csv, tmp), "peak RSS, agent built in a child process (fallback)"
         else:
             peak = result["peak_mb"]
-            what = f"peak RSS, `paper --strategy {strategy}`, {n_candles:,} candles ({result['wall_s']:.0f} s)"
+            shown = "`run` (production ensemble + API)" if strategy == "ensemble" else f"`paper --strategy {strategy}`"
+            what = f"peak RSS, {shown}, {n_candles:,} candles ({result['wall_s']:.0f} s)"
         if strategy == "ensemble":
             goal, met = f"{GOAL_RSS_MB:,.0f} MB", "met" if peak <= GOAL_RSS_MB else "MISSED"
         summary.add_row(what, f"{peak:,.0f} MB", goal, met)
