@@ -4,7 +4,7 @@ from trading_agent.agent.advisor import Advice, Advisor, RLAdvisor
 from trading_agent.agent.agent import EMERGENCY_BREAKER, AgentOptions, StepCallback, TradingAgent
 from trading_agent.agent.bus import BestEffortPublisher, EventBus, InProcessBus
 from trading_agent.agent.checkpoint import StateFile
-from trading_agent.agent.controls import AgentControls, AgentMode
+from trading_agent.agent.controls import AgentControls
 from trading_agent.agent.sources import EnsembleSource, RuleSource, SignalSource, SourceOutput
 from trading_agent.agent.status import AgentStatus
 from trading_agent.agent.window import CandleWindow
@@ -14,7 +14,6 @@ __all__ = [
     "Advice",
     "Advisor",
     "AgentControls",
-    "AgentMode",
     "AgentOptions",
     "AgentStatus",
     "BestEffortPublisher",

@@ -41,7 +41,7 @@ import structlog
 
 from trading_agent.agent.advisor import Advice, Advisor
 from trading_agent.agent.checkpoint import StateFile
-from trading_agent.agent.controls import AgentControls, AgentMode
+from trading_agent.agent.controls import AgentControls
 from trading_agent.agent.sources import SignalSource, SourceOutput
 from trading_agent.agent.status import AgentStatus
 from trading_agent.agent.window import CandleWindow
@@ -53,9 +53,14 @@ from trading_agent.domain import (
     AgentControlled,
     Candle,
     CandleClosed,
+    ClientOrderId,
     Event,
     Instrument,
+    Order,
+    OrderIntent,
+    OrderRole,
     SeriesKey,
+    Side,
     Signal,
     SignalFiltered,
     SignalGenerated,
@@ -67,6 +72,7 @@ from trading_agent.engine.funding import FundingSeries
 from trading_agent.engine.journal import Journal, Publisher
 from trading_agent.features import Bars
 from trading_agent.models.rl_policy import FLAT
+from trading_agent.risk.modes import ModeRules
 from trading_agent.risk.sizing import PositionSizer, SizingRules, make_sizer
 
 __all__ = ["EMERGENCY_BREAKER", "AgentOptions", "StepCallback", "TradingAgent"]
@@ -87,7 +93,7 @@ class AgentOptions:
     the ``staleness_ms`` beyond which a candle's price is too old to open a position on, and the
     ``advisor`` (the RL policy, ``agent.advisor``; None: the source alone decides)."""
 
-    modes: Mapping[str, AgentMode] = field(default_factory=dict)
+    modes: Mapping[str, ModeRules] = field(default_factory=dict)
     window: int = 5000
     state: StateFile | None = None
     checkpoint_every: int = 100
@@ -358,6 +364,26 @@ class TradingAgent:
         if EMERGENCY_BREAKER not in self.engine.tripped_breakers:
             self.engine.trip_breaker(EMERGENCY_BREAKER, reason)
         self._control(AgentCommand.EMERGENCY_STOP, None, reason)
+
+    def manual_order(self, side: Side, contracts: int, *, reduce_only: bool = False) -> Order:
+        """A person's market order, filled at the next open like the agent's own, through the risk gate.
+
+        Journaled like every order; returned as the engine holds it (``REJECTED`` with the reason
+        when the gate refuses it). Its client order id is ``manual-<n>`` with ``n`` the engine's
+        event count, so a restarted agent never reuses one.
+        """
+        intent = OrderIntent(
+            instrument=self.instrument.id,
+            side=side,
+            contracts=contracts,
+            reduce_only=reduce_only,
+            role=OrderRole.EXIT if reduce_only else OrderRole.ENTRY,
+            client_order_id=ClientOrderId(f"manual-{self.engine.sequence}"),
+        )
+        order = self.engine.submit(intent)
+        self.engine.commit()
+        _log.info("agent_manual_order", side=side.value, contracts=contracts, status=order.status.value)
+        return order
 
     def _control(self, command: AgentCommand, value: str | None, reason: str) -> None:
         self.engine.record(AgentControlled, command=command, value=value, reason=reason)

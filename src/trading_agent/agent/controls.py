@@ -3,25 +3,14 @@
 The controls are journaled (``AgentControlled``) and this fold rebuilds them from the journal, so a
 restarted agent is still paused, still in the mode it was put in. Modes are the blueprint's
 conservative / moderate / aggressive: each sets the sizing and the minimum confidence of new
-entries (``AgentMode``); no mode means the trading rules as loaded.
+entries (``risk.modes.ModeRules``); no mode means the trading rules as loaded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trading_agent.domain import AgentCommand, AgentControlled, Event
-from trading_agent.risk.sizing import SizingRules
 
-__all__ = ["AgentControls", "AgentMode"]
-
-
-@dataclass(frozen=True, slots=True)
-class AgentMode:
-    """A risk mode: the sizing of new entries and the confidence they need."""
-
-    sizing: SizingRules
-    min_confidence: float
+__all__ = ["AgentControls"]
 
 
 class AgentControls:

@@ -49,6 +49,10 @@ class SignalSource(Protocol):
     name: str
     all_in: bool
 
+    @property
+    def warmup(self) -> int:
+        """Candles the source needs before its first answer."""
+
     def warm(self, candle: Candle) -> None:
         """Consume a candle already traded before a restart (state only, no answer)."""
 
@@ -70,6 +74,11 @@ class RuleSource:
         self.name = strategy.name
         self.all_in = strategy.all_in
         self._instrument = instrument
+
+    @property
+    def warmup(self) -> int:
+        """The rule's warm-up."""
+        return self.strategy.warmup
 
     def warm(self, candle: Candle) -> None:
         """Nothing to do: the window holds the candles."""
@@ -113,6 +122,11 @@ class EnsembleSource:
         self._engine = engine
         self._thresholds = thresholds
         self._instrument = instrument
+
+    @property
+    def warmup(self) -> int:
+        """The signal engine's warm-up (features of every timeframe, then the longest window)."""
+        return self._engine.warmup
 
     def warm(self, candle: Candle) -> None:
         """Advance the features and the rows without predicting."""

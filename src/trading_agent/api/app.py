@@ -23,6 +23,7 @@ from trading_agent.services.agent_service import (
     AgentNotRunningError,
     AgentService,
     ControlResult,
+    OrderView,
     PositionView,
     StatusView,
 )
@@ -53,6 +54,15 @@ class ModeRequest(BaseModel):
 
     mode: Literal["conservative", "moderate", "aggressive"]
     reason: str = Field(default="", max_length=200)
+
+
+class TradeRequest(BaseModel):
+    """A manual paper order: market, filled at the next candle's open, through the risk manager."""
+
+    symbol: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$", examples=["BTCUSD"])
+    side: Literal["buy", "sell"]
+    size: int = Field(ge=1, le=100_000, description="contracts")
+    reduce_only: bool = False
 
 
 class ControlRequest(BaseModel):
@@ -103,6 +113,11 @@ def _v1(app: FastAPI, service: AgentService, auth: TokenAuth) -> None:
     def signals(limit: Limit = 50, symbol: Symbol = None, include_filtered: bool = True) -> list[dict[str, Any]]:
         """The latest signals, every model's vote, and the filters that refused them."""
         return service.signals(symbol=symbol, limit=limit, include_filtered=include_filtered)
+
+    @app.post(f"{_V1}/trade", dependencies=guarded, tags=["trading"])
+    def trade(body: TradeRequest) -> OrderView:
+        """Place a manual paper order; a refused one comes back ``rejected`` with the limits it broke."""
+        return service.trade(body.symbol, body.side, body.size, reduce_only=body.reduce_only)
 
     @app.post(f"{_V1}/control/pause", dependencies=guarded, tags=["control"])
     def pause(body: ControlRequest | None = None) -> ControlResult:

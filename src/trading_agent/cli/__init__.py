@@ -1,4 +1,9 @@
-"""The ``trading-agent`` command (Typer). Thin: parses, calls the services, prints."""
+"""The ``trading-agent`` command (Typer). Thin: parses, calls the services, prints.
+
+Every command imports this package, so the heavy parts (the agent and its models, the API) are
+imported inside the commands that use them: ``trading-agent trades list`` starts in about a second,
+not in four (a test keeps it so).
+"""
 
 from __future__ import annotations
 

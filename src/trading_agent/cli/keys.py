@@ -14,9 +14,12 @@ import termios
 import tty
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from trading_agent.agent import TradingAgent
 from trading_agent.engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from trading_agent.agent import TradingAgent
 
 __all__ = ["KEY_HELP", "apply_key", "keyboard"]
 

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -21,7 +21,6 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from trading_agent.agent import StepCallback, TradingAgent
 from trading_agent.cli.backtest import FastOption, LowerOption, PeriodOption, SlowOption, UpperOption, strategy_params
 from trading_agent.cli.context import console, state
 from trading_agent.cli.keys import KEY_HELP, apply_key, keyboard
@@ -37,7 +36,10 @@ from trading_agent.domain import (
     Timeframe,
 )
 from trading_agent.services.errors import ServiceError
-from trading_agent.services.paper import PaperOptions, PaperSession, open_paper_session
+
+if TYPE_CHECKING:  # the agent (and its models) load when a session starts, not with every command
+    from trading_agent.agent import StepCallback, TradingAgent
+    from trading_agent.services.paper import PaperSession
 
 __all__ = ["Beside", "paper", "parse_speed", "run_session", "status_panel"]
 
@@ -230,6 +232,8 @@ def paper(
     Every signal, refusal, order, fill and breaker is journaled before it is shown; the same command
     resumes the session after a crash or Ctrl-C. Nothing is ever sent to an exchange.
     """
+    from trading_agent.services.paper import PaperOptions, open_paper_session
+
     settings = state(ctx).settings
     options = PaperOptions(
         symbol=symbol,

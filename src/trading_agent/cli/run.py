@@ -13,9 +13,6 @@ from typing import Annotated
 
 import typer
 
-from trading_agent.api import create_app
-from trading_agent.api.auth import check_bind
-from trading_agent.api.server import serving
 from trading_agent.cli.context import console, state
 from trading_agent.cli.paper import (
     DaysOption,
@@ -27,10 +24,7 @@ from trading_agent.cli.paper import (
     parse_speed,
     run_session,
 )
-from trading_agent.services.agent_service import AgentService
 from trading_agent.services.errors import ServiceError
-from trading_agent.services.journal_queries import JournalQueries
-from trading_agent.services.paper import PaperOptions, open_paper_session
 
 __all__ = ["run"]
 
@@ -47,6 +41,13 @@ def run(
     api: Annotated[bool, typer.Option("--api/--no-api", help="Serve the REST API beside the agent.")] = True,
 ) -> None:
     """Run the paper-trading agent on the default market (live, else a synthetic replay) with its API."""
+    from trading_agent.api import create_app
+    from trading_agent.api.auth import check_bind
+    from trading_agent.api.server import serving
+    from trading_agent.services.agent_service import AgentService
+    from trading_agent.services.journal_queries import JournalQueries
+    from trading_agent.services.paper import PaperOptions, open_paper_session
+
     settings = state(ctx).settings
     host, chosen_port = settings.api_host, port or settings.api_port
     if api:

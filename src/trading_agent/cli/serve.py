@@ -12,13 +12,8 @@ from typing import Annotated
 
 import typer
 
-from trading_agent.api import create_app
-from trading_agent.api.auth import check_bind
-from trading_agent.api.server import serving
 from trading_agent.cli.context import console, state
-from trading_agent.services.agent_service import AgentService
 from trading_agent.services.errors import ServiceError
-from trading_agent.services.journal_queries import JournalQueries
 
 __all__ = ["serve"]
 
@@ -29,6 +24,12 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", help="API port (env TRADING_AGENT_API_PORT).")] = None,
 ) -> None:
     """Serve the REST API over the journal until Ctrl-C."""
+    from trading_agent.api import create_app
+    from trading_agent.api.auth import check_bind
+    from trading_agent.api.server import serving
+    from trading_agent.services.agent_service import AgentService
+    from trading_agent.services.journal_queries import JournalQueries
+
     settings = state(ctx).settings
     host, chosen_port = settings.api_host, port or settings.api_port
     try:

@@ -198,6 +198,11 @@ class TradingEngine:
         """The account now, valued at the last closes."""
         return self._state.portfolio_state()
 
+    @property
+    def sequence(self) -> int:
+        """How many events the engine has stamped (its journal's length): deterministic across restarts."""
+        return self._recorder.seq
+
     def snapshot(self) -> dict[str, Any]:
         """Everything the engine knows, as plain comparable values (a rebuilt engine gives an equal one)."""
         return self._state.snapshot() | {"sequence": self._recorder.seq}

@@ -73,6 +73,16 @@ class FeatureEngine:
             [(HigherTimeframe(base, tf), _Layer(feature_set, tf, suffix=True)) for tf in higher] if base else []
         )
         self._last_ts: int | None = None
+        self._warmup = max((spec.warmup for spec in feature_specs(feature_set, base)), default=0)
+        if base is not None:
+            for higher_tf in higher:  # its warm-up in its own candles, plus the bucket in progress and a partial first
+                slowest = max((spec.warmup for spec in feature_specs(feature_set, higher_tf)), default=0)
+                self._warmup = max(self._warmup, (slowest + 2) * (higher_tf.ms // base.ms))
+
+    @property
+    def warmup(self) -> int:
+        """Candles of this series until every feature is known (the slowest higher timeframe included)."""
+        return self._warmup
 
     @property
     def base_columns(self) -> list[str]:

@@ -85,6 +85,11 @@ class SignalEngine:
         return cls(load_ensemble(path, runtime), features, thresholds, load_anomaly(path))
 
     @property
+    def warmup(self) -> int:
+        """Candles before the first signal: every feature known, then the longest model window full."""
+        return self._features.warmup + self._predictor.window - 1
+
+    @property
     def anomaly_threshold(self) -> float | None:
         """The anomaly detector's threshold (None without a detector)."""
         return None if self._anomaly is None else self._anomaly.threshold

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from trading_agent.agent import EventBus, TradingAgent
-from trading_agent.domain import Position, Signal
+from trading_agent.domain import DomainError, Position, Side, Signal
 from trading_agent.engine.errors import EngineError
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.journal_queries import JournalQueries, SignalRecord, TradeRecord
@@ -29,6 +29,7 @@ __all__ = [
     "AgentNotRunningError",
     "AgentService",
     "ControlResult",
+    "OrderView",
     "PositionView",
     "SignalView",
     "StatusView",
@@ -125,6 +126,19 @@ class StatusView(BaseModel):
     breakers: dict[str, str]
 
 
+class OrderView(BaseModel):
+    """An order as the engine holds it after the risk gate: accepted, or rejected with the reason."""
+
+    order_id: str
+    client_order_id: str | None
+    symbol: str
+    side: str
+    contracts: int
+    status: str
+    reject_reason: str | None
+    created: datetime
+
+
 class ControlResult(BaseModel):
     """What a control request did, and the agent's state after it."""
 
@@ -212,6 +226,27 @@ class AgentService:
             self.session, symbol=symbol, limit=limit, include_filtered=include_filtered
         )
         return [record.to_dict() for record in records]
+
+    def trade(self, symbol: str, side: str, contracts: int, *, reduce_only: bool = False) -> OrderView:
+        """A manual paper order (market, next open) through the risk manager like any other intent."""
+        agent = self._running()
+        traded = agent.instrument.id.symbol
+        if symbol.upper() != traded.upper():
+            raise ServiceError(f"unknown symbol {symbol!r}: this agent trades {traded}")
+        try:
+            order = agent.manual_order(Side(side), contracts, reduce_only=reduce_only)
+        except (EngineError, DomainError, ValueError) as exc:
+            raise ServiceError(str(exc)) from exc
+        return OrderView(
+            order_id=order.id,
+            client_order_id=order.intent.client_order_id,
+            symbol=order.intent.instrument.symbol,
+            side=order.intent.side.value,
+            contracts=order.intent.contracts,
+            status=order.status.value,
+            reject_reason=order.reject_reason,
+            created=_utc(order.ts_created),
+        )
 
     def control(self, command: str, *, mode: str | None = None, reason: str = "") -> ControlResult:
         """Pause, resume, set the mode or stop in an emergency (journaled by the agent)."""

@@ -276,6 +276,14 @@ def open_paper_session(settings: AppSettings, options: PaperOptions) -> PaperSes
         )
         if options.mode is not None and options.mode != agent.mode:
             agent.set_mode(options.mode, "asked for at start")
+        needed = max(source.warmup, entry_filter.lookback)
+        if agent.resume_ts is None and len(frame) < needed:
+            days = -(-needed * base.ms // 86_400_000)
+            fix = f"pass --days {days}" if live else "replay more candles"
+            notes.append(
+                f"warm-up: {source_label.split(' (')[0]} and the filters need {needed:,} candles before the first "
+                f"entry and the history has {len(frame):,}: {fix}"
+            )
         if agent.resume_ts is not None:
             resumed = pd.Timestamp(agent.resume_ts, unit="ms", tz="UTC")
             notes.append(f"resumed session {options.session!r} after the candle of {resumed}")

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from trading_agent.agent.controls import AgentMode
 from trading_agent.backtest.filters import FilterRules, TradingWindow
 from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
@@ -39,6 +38,7 @@ from trading_agent.models.signals import SignalThresholds
 from trading_agent.risk.anomaly import AnomalyRules
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
+from trading_agent.risk.modes import ModeRules
 from trading_agent.risk.sizing import SizingRules
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.market_data import MarketDataService
@@ -173,12 +173,12 @@ def signal_thresholds(rules: TradingRules) -> SignalThresholds:
     )
 
 
-def agent_modes(rules: TradingRules) -> dict[str, AgentMode]:
+def agent_modes(rules: TradingRules) -> dict[str, ModeRules]:
     """The run-time risk modes of ``modes``: each the base sizing with its risk and Kelly fraction."""
     base = sizing_rules(rules)
     with service_errors():
         return {
-            name: AgentMode(
+            name: ModeRules(
                 sizing=replace(
                     base,
                     risk_per_trade=mode.risk_per_trade,

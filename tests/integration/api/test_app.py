@@ -92,6 +92,33 @@ async def test_controls_steer_the_agent_and_are_journaled(
     ]
 
 
+async def test_a_manual_trade_goes_through_the_risk_manager_and_fills_at_the_next_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'manual.db'}"
+    agent = start_agent(SqlJournal(create_database_engine(url), "m"), rule_source("sma-cross"), session="m")
+    frame = SyntheticMarket(seed=4, timeframe=Timeframe.H1).generate(31)
+    candles = [event async for event in ReplayFeed({agent.series: frame}).events()]
+    for event in candles[:30]:
+        agent.on_candle(event)
+    app = create_app(AgentService(JournalQueries.open(url), "m", agent), token=SecretStr(TOKEN))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+
+        async def trade(**body: object) -> httpx.Response:
+            return await client.post("/api/v1/trade", json={"symbol": "BTCUSD", "size": 1} | body, headers=AUTH)
+
+        placed = await trade(side="buy")
+        order = placed.json()
+        assert placed.status_code == 200 and order["status"] == "accepted", order["reject_reason"]
+        assert order["client_order_id"].startswith("manual-")
+        agent.on_candle(candles[30])
+        assert agent.engine.order(order["order_id"]).status.value == "filled"
+        other = await trade(symbol="ETHUSD", side="buy")
+        assert other.status_code == 400 and "this agent trades BTCUSD" in other.json()["detail"]
+        assert (await trade(side="hold")).status_code == 422
+        await client.post("/api/v1/control/emergency_stop", headers=AUTH)
+        refused = (await trade(side="buy")).json()
+    assert refused["status"] == "rejected" and "circuit" in refused["reject_reason"]
+
+
 async def test_every_route_but_the_public_ones_needs_the_token(client: httpx.AsyncClient) -> None:
     """Generated from the route table, so a new route cannot be forgotten."""
     paths = (await client.get("/openapi.json")).json()["paths"]
