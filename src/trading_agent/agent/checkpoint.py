@@ -41,7 +41,3 @@ class StateFile:
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
             return None
         return (int(ts), blob) if version == _VERSION else None
-
-    def clear(self) -> None:
-        """Remove the saved state (a new session)."""
-        self.path.unlink(missing_ok=True)

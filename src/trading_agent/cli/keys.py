@@ -1,7 +1,8 @@
 """Single keys that steer the running agent from its status view (a terminal only).
 
 ``p`` pause, ``r`` resume, ``1`` / ``2`` / ``3`` the conservative / moderate / aggressive mode,
-``E`` (shift-e) the emergency stop. Each goes through the agent's journaled controls, between
+``E`` (shift-e) the emergency stop. Each goes through the service layer's ``control_agent`` (the
+API's path too) to the agent's journaled controls, between
 candles (the key is read by the event loop that runs the agent). The terminal is put in cbreak
 mode while the view runs and restored afterwards, even on Ctrl-C.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from trading_agent.engine.errors import EngineError
+from trading_agent.services.errors import ServiceError
 
 if TYPE_CHECKING:
     from trading_agent.agent import TradingAgent
@@ -24,27 +25,28 @@ if TYPE_CHECKING:
 __all__ = ["KEY_HELP", "apply_key", "keyboard"]
 
 KEY_HELP = "p pause · r resume · 1/2/3 conservative/moderate/aggressive · E emergency stop · Ctrl-C quit"
-_MODES = {"1": "conservative", "2": "moderate", "3": "aggressive"}
+_KEYS: dict[str, tuple[str, str | None]] = {
+    "p": ("pause", None),
+    "r": ("resume", None),
+    "1": ("mode", "conservative"),
+    "2": ("mode", "moderate"),
+    "3": ("mode", "aggressive"),
+    "E": ("emergency_stop", None),
+}
 
 
 def apply_key(agent: TradingAgent, key: str) -> str | None:
-    """Do what ``key`` asks of ``agent``; what was done, or None for a key that means nothing."""
+    """Do what ``key`` asks of ``agent`` (through the service's controls); what was done, None for other keys."""
+    from trading_agent.services.agent_service import control_agent
+
+    command = _KEYS.get(key)
+    if command is None:
+        return None
+    name, mode = command
     try:
-        if key == "p":
-            agent.pause("paused from the keyboard")
-            return "paused"
-        if key == "r":
-            agent.resume("resumed from the keyboard")
-            return "resumed"
-        if key in _MODES:
-            agent.set_mode(_MODES[key], "mode set from the keyboard")
-            return f"mode {_MODES[key]}"
-        if key == "E":
-            agent.emergency_stop("emergency stop from the keyboard")
-            return "emergency stop: flattening at the next open, entries stopped"
-    except EngineError as exc:
+        return control_agent(agent, name, mode=mode, reason=f"{name} from the keyboard").done
+    except ServiceError as exc:
         return f"refused: {exc}"
-    return None
 
 
 @contextmanager

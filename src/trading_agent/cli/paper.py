@@ -10,6 +10,7 @@ emergency stop). Ctrl-C stops the agent cleanly; the same command later resumes 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
@@ -47,6 +48,7 @@ Beside = Callable[[], AbstractAsyncContextManager[object]]
 """What runs beside the agent in its event loop (entered around its run)."""
 
 _PROGRESS_EVERY = 1000
+_REFRESH_S = 0.25  # the view redraws 4 times a second: building it more often is wasted
 
 ReplayOption = Annotated[Path | None, typer.Option("--replay", help="Replay this candle file (CSV, CSV.gz, Parquet).")]
 SyntheticOption = Annotated[bool, typer.Option("--synthetic", help="Replay the seeded synthetic market.")]
@@ -149,10 +151,14 @@ def run_session(session: PaperSession, beside: Beside | None = None) -> None:
     if console.is_terminal:
         said: list[str] = []
         with Live(status_panel(session), console=console, refresh_per_second=4) as live:
+            shown = [0.0]
 
             def show(agent: TradingAgent, candle: CandleClosed, committed: Sequence[Event]) -> None:
                 session.cache.on_candle_closed(candle)
-                live.update(status_panel(session, said[-1:]))
+                now = time.monotonic()
+                if now - shown[0] >= _REFRESH_S:  # a fast replay steps far more often than the view redraws
+                    shown[0] = now
+                    live.update(status_panel(session, said[-1:]))
 
             def on_key(key: str) -> None:
                 done = apply_key(agent, key)

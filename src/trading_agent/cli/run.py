@@ -63,7 +63,7 @@ def run(
     if not api:
         run_session(prepared)
         return
-    service = AgentService(JournalQueries.open(settings.database_url), session, prepared.agent, prepared.bus)
+    service = AgentService(JournalQueries.from_settings(settings), session, prepared.agent, prepared.bus)
     app = create_app(service, token=settings.api_token)
 
     def beside() -> AbstractAsyncContextManager[object]:

@@ -36,7 +36,7 @@ def serve(
         check_bind(host, settings.api_token)
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
-    app = create_app(AgentService(JournalQueries.open(settings.database_url), session), token=settings.api_token)
+    app = create_app(AgentService(JournalQueries.from_settings(settings), session), token=settings.api_token)
 
     async def forever() -> None:
         async with serving(app, host, chosen_port) as server:

@@ -33,6 +33,7 @@ __all__ = [
     "PositionView",
     "SignalView",
     "StatusView",
+    "control_agent",
 ]
 
 
@@ -250,32 +251,37 @@ class AgentService:
 
     def control(self, command: str, *, mode: str | None = None, reason: str = "") -> ControlResult:
         """Pause, resume, set the mode or stop in an emergency (journaled by the agent)."""
-        agent = self._running()
-        why = reason or f"{command} requested through the API"
-        try:
-            match command:
-                case "pause":
-                    agent.pause(why)
-                    done = "paused: no new entries; positions, stops and targets kept"
-                case "resume":
-                    agent.resume(why)
-                    done = "resumed"
-                case "mode":
-                    if mode is None:
-                        raise ServiceError("a mode change needs the mode: conservative, moderate or aggressive")
-                    agent.set_mode(mode, why)
-                    done = f"mode {mode}"
-                case "emergency_stop":
-                    agent.emergency_stop(why)
-                    done = "emergency stop: positions close at the next open, entries stopped until resume"
-                case _:
-                    raise ServiceError(f"unknown control {command!r}: pause, resume, mode or emergency_stop")
-        except EngineError as exc:
-            raise ServiceError(str(exc)) from exc
-        return ControlResult(
-            command=command,
-            done=done,
-            paused=agent.controls.paused,
-            mode=agent.mode,
-            breakers=dict(agent.engine.tripped_breakers),
+        return control_agent(
+            self._running(), command, mode=mode, reason=reason or f"{command} requested through the API"
         )
+
+
+def control_agent(agent: TradingAgent, command: str, *, mode: str | None = None, reason: str) -> ControlResult:
+    """The one way a person's control reaches ``agent`` (the API, the status view's keys, next the bot)."""
+    try:
+        match command:
+            case "pause":
+                agent.pause(reason)
+                done = "paused"
+            case "resume":
+                agent.resume(reason)
+                done = "resumed"
+            case "mode":
+                if mode is None:
+                    raise ServiceError("a mode change needs the mode: conservative, moderate or aggressive")
+                agent.set_mode(mode, reason)
+                done = f"mode {mode}"
+            case "emergency_stop":
+                agent.emergency_stop(reason)
+                done = "emergency stop: positions close at the next open, entries stopped until resume"
+            case _:
+                raise ServiceError(f"unknown control {command!r}: pause, resume, mode or emergency_stop")
+    except EngineError as exc:
+        raise ServiceError(str(exc)) from exc
+    return ControlResult(
+        command=command,
+        done=done,
+        paused=agent.controls.paused,
+        mode=agent.mode,
+        breakers=dict(agent.engine.tripped_breakers),
+    )
