@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -41,7 +42,7 @@ import structlog
 
 from trading_agent.agent.advisor import Advice, Advisor
 from trading_agent.agent.checkpoint import StateFile
-from trading_agent.agent.controls import AgentControls
+from trading_agent.agent.controls import AgentControls, AlertPreferences, RiskOverrides
 from trading_agent.agent.sources import SignalSource, SourceOutput
 from trading_agent.agent.status import AgentStatus
 from trading_agent.agent.window import CandleWindow
@@ -75,7 +76,7 @@ from trading_agent.models.rl_policy import FLAT
 from trading_agent.risk.modes import ModeRules
 from trading_agent.risk.sizing import PositionSizer, SizingRules, make_sizer
 
-__all__ = ["EMERGENCY_BREAKER", "AgentOptions", "StepCallback", "TradingAgent"]
+__all__ = ["EMERGENCY_BREAKER", "AgentOptions", "InferenceObserver", "StepCallback", "TradingAgent"]
 
 EMERGENCY_BREAKER = "emergency_stop"
 StepCallback = Callable[["TradingAgent", CandleClosed, Sequence[Event]], None]
@@ -84,6 +85,9 @@ _log = structlog.get_logger(__name__)
 _AGENT_STATE = "agent-state"
 _AGENT_STATE_VERSION = 1
 _NO_ADVICE = Advice()
+InferenceObserver = Callable[[str, float], None]
+"""Told the kind (``candle`` or ``predict``) and the seconds of each of the source's answers."""
+_PartsKey = tuple[str | None, RiskOverrides]  # the mode and the overrides the sizer and the filter were built for
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +136,12 @@ class TradingAgent:
         self._state_ts: int | None = None
         self._advisor_state_ts: int | None = None
         self._since_checkpoint = 0
-        self._mode_parts: tuple[str | None, PositionSizer, EntryFilter] | None = None
+        self._mode_parts: tuple[_PartsKey, PositionSizer, EntryFilter] | None = None
         self.candles = 0
         self.skipped = 0
         self.last_candle: Candle | None = None
         self.last_signal: Signal | None = None
+        self._inference_observers: list[InferenceObserver] = []
         self._restore_state()
 
     @classmethod
@@ -206,6 +211,31 @@ class TradingAgent:
         """What the agent is doing now, for the status view, the API and the bot."""
         return AgentStatus.of(self)
 
+    def bars(self) -> Bars:
+        """The candle window (the newest last): what the rules, the filters and the stops read."""
+        return self._window.bars()
+
+    def predict(self) -> Signal | None:
+        """The source's opinion at the newest close, asked again: nothing traded, journaled or taken in.
+
+        None before the source's first opinion. The source's time is reported to the inference
+        observers as ``predict``.
+        """
+        started = time.perf_counter()
+        signal = self.source.predict(self._window.bars())
+        self._observe_inference("predict", started)
+        return signal
+
+    def observe_inference(self, observer: InferenceObserver) -> None:
+        """Call ``observer(kind, seconds)`` with the source's time of every candle (``candle``) and ``predict``."""
+        self._inference_observers.append(observer)
+
+    def _observe_inference(self, kind: str, started: float) -> None:
+        if self._inference_observers:
+            seconds = time.perf_counter() - started
+            for observer in self._inference_observers:
+                observer(kind, seconds)
+
     # --- the loop ---------------------------------------------------------------------------------
 
     async def run(self, feed: MarketFeed, on_step: StepCallback | None = None) -> None:
@@ -246,7 +276,9 @@ class TradingAgent:
         bars = self._window.bars()
         relative, average, atr = self._window.volatility(bars)
         self._feed(candle.ts, candle.open, candle.high, candle.low, candle.close, candle.volume, relative, average)
+        started = time.perf_counter()
         answer = self.source.on_candle(candle, bars)
+        self._observe_inference("candle", started)
         self._decide(event, bars, answer, atr)
         committed = self.engine.commit()
         self.candles += 1
@@ -327,17 +359,24 @@ class TradingAgent:
             reasons.append("paused")
         return tuple(reasons)
 
-    def _parts(self) -> tuple[str | None, PositionSizer, EntryFilter]:
-        """The sizer and the filter of the mode in force (rebuilt when the mode changes)."""
-        mode = self.controls.mode
-        if self._mode_parts is None or self._mode_parts[0] != mode:
-            chosen = self.options.modes.get(mode) if mode is not None else None
-            if chosen is None:
-                self._mode_parts = (mode, make_sizer(self._base_sizing), self._base_filter)
-            else:
-                rules = replace(self._base_filter.rules, min_confidence=chosen.min_confidence)
-                self._mode_parts = (mode, make_sizer(chosen.sizing), self._base_filter.with_rules(rules))
+    def _parts(self) -> tuple[_PartsKey, PositionSizer, EntryFilter]:
+        """The sizer and the filter of the mode and overrides in force (rebuilt when either changes)."""
+        key = (self.controls.mode, self.controls.risk)
+        if self._mode_parts is None or self._mode_parts[0] != key:
+            sizing, confidence = self.entry_rules()
+            entry_filter = self._base_filter
+            if confidence != entry_filter.rules.min_confidence:
+                entry_filter = entry_filter.with_rules(replace(entry_filter.rules, min_confidence=confidence))
+            self._mode_parts = (key, make_sizer(sizing), entry_filter)
         return self._mode_parts
+
+    def entry_rules(self, risk: RiskOverrides | None = None) -> tuple[SizingRules, float]:
+        """Sizing and minimum confidence of new entries: the mode's, with ``risk`` (default: the overrides in force)."""
+        mode = self.controls.mode
+        chosen = self.options.modes.get(mode) if mode is not None else None
+        sizing = self._base_sizing if chosen is None else chosen.sizing
+        confidence = self._base_filter.rules.min_confidence if chosen is None else chosen.min_confidence
+        return (self.controls.risk if risk is None else risk).apply(sizing, confidence)
 
     # --- controls ---------------------------------------------------------------------------------
 
@@ -357,6 +396,18 @@ class TradingAgent:
         if mode not in modes:
             raise EngineError(f"unknown mode {mode!r}: choose from {', '.join(modes) or 'none configured'}")
         self._control(AgentCommand.SET_MODE, mode, reason)
+
+    def set_risk(self, overrides: RiskOverrides, reason: str = "risk parameters set by request") -> None:
+        """Override the sizing and minimum confidence of new entries, on top of the mode (replaces earlier overrides).
+
+        Checked before it is journaled: an override that makes invalid sizing raises ``RiskError``.
+        """
+        self.entry_rules(overrides)
+        self._control(AgentCommand.SET_RISK, overrides.to_json(), reason)
+
+    def set_alerts(self, preferences: AlertPreferences, reason: str = "alert preferences set by request") -> None:
+        """What the agent announces to people from now on."""
+        self._control(AgentCommand.SET_ALERTS, preferences.to_json(), reason)
 
     def emergency_stop(self, reason: str = "emergency stop") -> None:
         """Close every position at the next open, cancel entries, trip the ``emergency_stop`` breaker, pause."""

@@ -23,12 +23,17 @@ import numpy as np
 from trading_agent.backtest.strategies import Strategy
 from trading_agent.domain import Candle, Direction, InstrumentId, Signal
 from trading_agent.features import Bars
+from trading_agent.models.signal_engine import Signal as EngineSignal
 from trading_agent.models.signal_engine import SignalEngine
 from trading_agent.models.signals import SignalThresholds, signal_directions
 
 __all__ = ["EnsembleSource", "RuleSource", "SignalSource", "SourceOutput"]
 
 _STATE_VERSION = 1
+
+
+def _direction(entry: int) -> Direction:
+    return Direction.LONG if entry > 0 else Direction.SHORT if entry < 0 else Direction.FLAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,9 @@ class SignalSource(Protocol):
     def on_candle(self, candle: Candle, bars: Bars) -> SourceOutput:
         """The answer at the close of ``candle``, the newest of ``bars``."""
 
+    def predict(self, bars: Bars) -> Signal | None:
+        """The opinion at the newest close of ``bars``, asked again: nothing taken in (None: none yet)."""
+
     def save_state(self) -> bytes | None:
         """The state to resume from (None: the source rebuilds itself from the candle window)."""
 
@@ -87,20 +95,32 @@ class RuleSource:
         """The rule's entry and exit at this close (nothing during its warm-up)."""
         if len(bars) <= self.strategy.warmup:
             return SourceOutput()
-        signals = self.strategy.signals(bars)
-        entry, exit_now = int(signals.entries[-1]), bool(signals.exits[-1])
+        entry, exit_now = self._verdict(bars)
         if not entry and not exit_now:
             return SourceOutput()
-        direction = Direction.LONG if entry > 0 else Direction.SHORT if entry < 0 else Direction.FLAT
-        signal = Signal(
+        return SourceOutput(entry=entry, exit=exit_now, signal=self._signal(candle.ts, entry))
+
+    def predict(self, bars: Bars) -> Signal | None:
+        """The rule at the newest close: long or short when it enters there, else flat (None in its warm-up)."""
+        if len(bars) <= self.strategy.warmup:
+            return None
+        entry, _ = self._verdict(bars)
+        return self._signal(int(bars.ts[-1]), entry)
+
+    def _verdict(self, bars: Bars) -> tuple[int, bool]:
+        signals = self.strategy.signals(bars)
+        return int(signals.entries[-1]), bool(signals.exits[-1])
+
+    def _signal(self, ts: int, entry: int) -> Signal:
+        """The rule's signal: confidence 1 (the rule's verdict, not a probability)."""
+        return Signal(
             instrument=self._instrument,
-            ts=candle.ts,
-            direction=direction,
+            ts=ts,
+            direction=_direction(entry),
             strength=float(entry),
             confidence=1.0,
             model_votes={self.name: float(entry)},
         )
-        return SourceOutput(entry=entry, exit=exit_now, signal=signal)
 
     def save_state(self) -> bytes | None:
         """None: the window is the state."""
@@ -137,19 +157,7 @@ class EnsembleSource:
         predicted = self._engine.on_candle(candle)
         if predicted is None:
             return SourceOutput()
-        entry = int(
-            signal_directions(np.array([predicted.prediction]), np.array([predicted.confidence]), self._thresholds)[0]
-        )
-        direction = Direction.LONG if entry > 0 else Direction.SHORT if entry < 0 else Direction.FLAT
-        signal = Signal(
-            instrument=self._instrument,
-            ts=candle.ts,
-            direction=direction,
-            strength=float(np.clip(2 * predicted.prediction - 1, -1, 1)),
-            confidence=float(np.clip(predicted.confidence, 0, 1)),
-            model_votes=predicted.votes,
-            anomaly=predicted.anomaly,
-        )
+        entry, signal = self._signal(predicted)
         return SourceOutput(
             entry=entry,
             signal=signal,
@@ -157,6 +165,27 @@ class EnsembleSource:
             anomaly_score=predicted.anomaly_score,
             anomaly_threshold=self._engine.anomaly_threshold,
         )
+
+    def predict(self, bars: Bars) -> Signal | None:
+        """The ensemble run again on the rows up to the newest close (None until its window is full)."""
+        predicted = self._engine.predict_latest(int(bars.ts[-1])) if len(bars) else None
+        return None if predicted is None else self._signal(predicted)[1]
+
+    def _signal(self, predicted: EngineSignal) -> tuple[int, Signal]:
+        """The entry the rules' mapping makes of ``predicted``, and its domain signal."""
+        entry = int(
+            signal_directions(np.array([predicted.prediction]), np.array([predicted.confidence]), self._thresholds)[0]
+        )
+        signal = Signal(
+            instrument=self._instrument,
+            ts=predicted.ts,
+            direction=_direction(entry),
+            strength=float(np.clip(2 * predicted.prediction - 1, -1, 1)),
+            confidence=float(np.clip(predicted.confidence, 0, 1)),
+            model_votes=predicted.votes,
+            anomaly=predicted.anomaly,
+        )
+        return entry, signal
 
     def save_state(self) -> bytes | None:
         """The signal engine's features and rows."""

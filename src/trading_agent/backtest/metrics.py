@@ -47,6 +47,7 @@ from trading_agent.backtest.metrics_returns import (
     var_95,
 )
 from trading_agent.backtest.metrics_trades import (
+    ClosedTrade,
     avg_holding_time,
     expectancy,
     exposure,
@@ -55,7 +56,6 @@ from trading_agent.backtest.metrics_trades import (
     recovery_factor,
     win_rate,
 )
-from trading_agent.domain import Trade
 
 __all__ = [
     "NEGLIGIBLE_STDEV",
@@ -90,6 +90,7 @@ __all__ = [
     "sortino_ratio",
     "tail_ratio",
     "total_return",
+    "trial_sharpe_ratios",
     "ulcer_index",
     "var_95",
     "win_rate",
@@ -152,7 +153,7 @@ class BacktestMetrics:
 def compute_metrics(
     equity: npt.ArrayLike,
     *,
-    trades: Sequence[Trade],
+    trades: Sequence[ClosedTrade],
     in_position: npt.ArrayLike,
     periods_per_year: float,
     n_trials: int = 1,
@@ -188,7 +189,7 @@ def compute_metrics(
                 f"n_trials ({n_trials}) is smaller than the {matrix.shape[1]} trial_returns columns"
             )
         if trial_sharpes is None:
-            trial_sharpes = _column_sharpes(matrix, ppy)
+            trial_sharpes = trial_sharpe_ratios(matrix, ppy)
     return BacktestMetrics(
         total_return=float(curve[-1] / curve[0] - 1.0),
         annual_return=annual_return(returns, periods_per_year=ppy),
@@ -218,7 +219,12 @@ def compute_metrics(
     )
 
 
-def _column_sharpes(matrix: npt.NDArray[np.float64], ppy: float) -> npt.NDArray[np.float64]:
+def trial_sharpe_ratios(matrix: npt.NDArray[np.float64], ppy: float) -> npt.NDArray[np.float64]:
+    """The Sharpe ratio of each column of ``matrix`` (a trial's per-bar returns) that has one.
+
+    A flat trial (no risk measured) has no Sharpe ratio: it counts among the trials, not in the
+    spread of their Sharpe ratios, so it is left out here.
+    """
     stdev = matrix.std(axis=0, ddof=1)
     defined = stdev > NEGLIGIBLE_STDEV  # a flat trial has no Sharpe: it counts in n_trials, not in the spread
     return np.asarray(matrix.mean(axis=0)[defined] / stdev[defined] * math.sqrt(ppy), dtype=np.float64)

@@ -15,7 +15,6 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from trading_agent.cli.context import console, print_json, state
-from trading_agent.config.trading_rules import load_trading_rules
 from trading_agent.domain import InstrumentId, SeriesKey
 from trading_agent.services.backtest import BacktestService, MarketOptions, Progress, WindowSpec
 from trading_agent.services.errors import ServiceError
@@ -222,14 +221,10 @@ def backtest(
 
 def backtest_service(ctx: typer.Context, *, with_registry: bool = False) -> BacktestService:
     """The backtest service; with the model registry (MLflow, imported only then) for ``--strategy ensemble``."""
-    settings = state(ctx).settings
-    rules = load_trading_rules(settings.config_dir, settings.profile)
-    registry = None
-    if with_registry:
-        from trading_agent.registry.mlflow_registry import ModelRegistry
-
-        registry = ModelRegistry(settings.mlflow_tracking_uri)
-    return BacktestService(state(ctx).market_data(), rules, settings.config_dir, settings.profile, registry)
+    context = state(ctx)
+    return BacktestService.from_settings(
+        context.settings, market_data=context.market_data(), with_registry=with_registry
+    )
 
 
 def _duration_ms(text: str, option: str) -> int:

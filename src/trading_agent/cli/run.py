@@ -41,11 +41,10 @@ def run(
     api: Annotated[bool, typer.Option("--api/--no-api", help="Serve the REST API beside the agent.")] = True,
 ) -> None:
     """Run the paper-trading agent on the default market (live, else a synthetic replay) with its API."""
-    from trading_agent.api import create_app
+    from trading_agent.api import ApiOptions, create_app
     from trading_agent.api.auth import check_bind
     from trading_agent.api.server import serving
-    from trading_agent.services.agent_service import AgentService
-    from trading_agent.services.journal_queries import JournalQueries
+    from trading_agent.services.interfaces import Services
     from trading_agent.services.paper import PaperOptions, open_paper_session
 
     settings = state(ctx).settings
@@ -63,11 +62,14 @@ def run(
     if not api:
         run_session(prepared)
         return
-    service = AgentService(JournalQueries.from_settings(settings), session, prepared.agent, prepared.bus)
-    app = create_app(service, token=settings.api_token)
+    services = Services.open(settings, session, agent=prepared.agent, bus=prepared.bus, feed=prepared.feed)
+    app = create_app(services, ApiOptions.from_settings(settings))
 
     def beside() -> AbstractAsyncContextManager[object]:
         return serving(app, host, chosen_port)
 
     console.print(f"[bold]API:[/] http://{host}:{chosen_port}/api/v1 (docs at /docs)", highlight=False)
-    run_session(prepared, beside)
+    try:
+        run_session(prepared, beside)
+    finally:
+        services.close()

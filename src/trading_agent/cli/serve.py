@@ -24,11 +24,10 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", help="API port (env TRADING_AGENT_API_PORT).")] = None,
 ) -> None:
     """Serve the REST API over the journal until Ctrl-C."""
-    from trading_agent.api import create_app
+    from trading_agent.api import ApiOptions, create_app
     from trading_agent.api.auth import check_bind
     from trading_agent.api.server import serving
-    from trading_agent.services.agent_service import AgentService
-    from trading_agent.services.journal_queries import JournalQueries
+    from trading_agent.services.interfaces import Services
 
     settings = state(ctx).settings
     host, chosen_port = settings.api_host, port or settings.api_port
@@ -36,7 +35,8 @@ def serve(
         check_bind(host, settings.api_token)
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
-    app = create_app(AgentService(JournalQueries.from_settings(settings), session), token=settings.api_token)
+    services = Services.open(settings, session)
+    app = create_app(services, ApiOptions.from_settings(settings))
 
     async def forever() -> None:
         async with serving(app, host, chosen_port) as server:
@@ -44,5 +44,8 @@ def serve(
             while not server.should_exit:
                 await asyncio.sleep(0.2)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(forever())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(forever())
+    finally:
+        services.close()

@@ -101,6 +101,10 @@ class AppSettings(BaseSettings):
     api_token: SecretStr | None = None
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_rate_limit: str = Field(default="100/minute", pattern=r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$")
+    api_rate_limit_enabled: bool = True
+    api_cors_origins: list[str] = Field(default_factory=list)
+    api_cache_ttl_s: float = Field(default=30.0, ge=0)
 
     @model_validator(mode="after")
     def _decrypt_secrets(self) -> AppSettings:

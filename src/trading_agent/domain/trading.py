@@ -98,6 +98,8 @@ class AgentCommand(StrEnum):
     RESUME = "resume"  # entries again (also resets the emergency stop's breaker)
     SET_MODE = "set_mode"  # conservative, moderate or aggressive sizing and filters
     EMERGENCY_STOP = "emergency_stop"  # flatten everything now and trip the emergency_stop breaker
+    SET_RISK = "set_risk"  # override the sizing and the minimum confidence of new entries (JSON)
+    SET_ALERTS = "set_alerts"  # what the agent announces to people (JSON), read by the bot
 
 
 class OrderType(StrEnum):

@@ -106,16 +106,24 @@ class SignalEngine:
     def on_candle(self, candle: Candle | Bar) -> Signal | None:
         """Consume the next closed candle; its signal, or None until the longest window of rows has every feature."""
         row = self.update(candle)
-        if row is None or len(self._history) < self._predictor.window:
+        return None if row is None else self.predict_latest(int(candle.ts))
+
+    def predict_latest(self, ts: int) -> Signal | None:
+        """The signal at the newest row (the candle opened at ``ts``), predicted again without taking anything in.
+
+        None until the longest window of rows has every feature.
+        """
+        if len(self._history) < self._predictor.window:
             return None
         recent = np.stack(self._history)
+        row = recent[-1]
         output = self._predictor.predict(recent, np.array([len(recent) - 1]))
         prediction, confidence = float(output.prediction[0]), float(output.confidence[0])
         score = None
         if self._anomaly is not None and self._anomaly_columns is not None:
             score = float(self._anomaly.score(row[None, self._anomaly_columns])[0])
         return Signal(
-            ts=int(candle.ts),
+            ts=ts,
             signal=classify(prediction, confidence, self._thresholds),
             prediction=prediction,
             confidence=confidence,

@@ -11,26 +11,36 @@ answers them too. Control goes through the agent's journaled controls and runs b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from trading_agent.agent import EventBus, TradingAgent
-from trading_agent.domain import DomainError, Position, Side, Signal
+from trading_agent.agent import AlertPreferences, EventBus, RiskOverrides, TradingAgent
+from trading_agent.data.feeds.base import MarketFeed
+from trading_agent.domain import Direction, DomainError, Position, Side, Signal
 from trading_agent.engine.errors import EngineError
+from trading_agent.services.audit import audit
 from trading_agent.services.errors import ServiceError
-from trading_agent.services.journal_queries import JournalQueries, SignalRecord, TradeRecord
+from trading_agent.services.journal_queries import EquityPoint, JournalQueries
+from trading_agent.services.journal_views import SignalLogEntry, TradeLogEntry
+from trading_agent.services.risk_view import Exposure
 from trading_agent.storage.event_codec import encode_event
 
 __all__ = [
     "AgentNotRunningError",
     "AgentService",
+    "CandleView",
     "ControlResult",
+    "LatestCandles",
     "OrderView",
     "PositionView",
+    "PredictionView",
+    "RiskParameters",
     "SignalView",
     "StatusView",
     "control_agent",
@@ -39,6 +49,13 @@ __all__ = [
 
 class AgentNotRunningError(ServiceError):
     """The request needs the trading agent, which does not run in this process."""
+
+
+_ACTION: dict[Direction, Literal["buy", "sell", "hold"]] = {
+    Direction.LONG: "buy",
+    Direction.SHORT: "sell",
+    Direction.FLAT: "hold",
+}
 
 
 def _utc(ts_ms: int) -> datetime:
@@ -140,6 +157,47 @@ class OrderView(BaseModel):
     created: datetime
 
 
+class CandleView(BaseModel):
+    """A closed candle (open time, UTC)."""
+
+    ts: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class LatestCandles(BaseModel):
+    """The newest candles the agent has seen, oldest first."""
+
+    symbol: str
+    series: str
+    stale: bool
+    candles: list[CandleView]
+
+
+class PredictionView(SignalView):
+    """The source's signal now: ``signal`` is ``buy``, ``sell`` or ``hold``; how long the models took."""
+
+    signal: Literal["buy", "sell", "hold"]
+    source: str
+    inference_ms: float
+
+
+class RiskParameters(BaseModel):
+    """The sizing and minimum confidence of new entries, what overrides them, and the engine's limits."""
+
+    mode: str | None
+    method: str
+    risk_per_trade: float
+    kelly_fraction: float
+    max_position_size: Decimal
+    min_confidence: float
+    overrides: dict[str, Any]
+    limits: dict[str, Any]
+
+
 class ControlResult(BaseModel):
     """What a control request did, and the agent's state after it."""
 
@@ -154,12 +212,23 @@ class AgentService:
     """The agent of this process (None for a process that only reads the journal) and its journal."""
 
     def __init__(
-        self, queries: JournalQueries, session: str, agent: TradingAgent | None = None, bus: EventBus | None = None
+        self,
+        queries: JournalQueries,
+        session: str,
+        agent: TradingAgent | None = None,
+        bus: EventBus | None = None,
+        feed: MarketFeed | None = None,
     ) -> None:
         self._queries = queries
         self.session = session
         self._agent = agent
         self._bus = bus
+        self._feed = feed
+
+    @property
+    def fetch_errors(self) -> int | None:
+        """What went wrong fetching the agent's market data so far (None: no feed in this process)."""
+        return None if self._feed is None else self._feed.fetch_errors
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Every event the agent announces from now on, as ``{"type": ..., "event": {...}}`` (JSON-ready)."""
@@ -173,6 +242,45 @@ class AgentService:
     def agent_running(self) -> bool:
         """Whether the agent runs in this process."""
         return self._agent is not None
+
+    @property
+    def agent(self) -> TradingAgent | None:
+        """The agent of this process, for the other services (None: it does not run here)."""
+        return self._agent
+
+    @property
+    def journal(self) -> JournalQueries:
+        """The journal's queries."""
+        return self._queries
+
+    def journal_version(self) -> str:
+        """Changes whenever the agent journals something (``journal``: no agent here to tell)."""
+        return "journal" if self._agent is None else str(self._agent.engine.sequence)
+
+    def equity_points(self) -> list[EquityPoint]:
+        """The session's equity snapshots, oldest first, with the running agent's equity now as the newest."""
+        points = self._queries.equity_curve(self.session)
+        if self._agent is not None and self._agent.last_candle is not None:
+            state = self._agent.engine.portfolio_state()
+            if not points or state.ts > points[-1].ts:
+                points.append(EquityPoint(ts=state.ts, equity=state.equity, in_position=bool(state.positions)))
+        return points
+
+    def exposure(self) -> Exposure | None:
+        """The running agent's open notional, tripped breakers and limits (None without the agent)."""
+        agent = self._agent
+        if agent is None:
+            return None
+        position = agent.engine.position(agent.instrument.id)
+        candle = agent.last_candle
+        notional = 0.0
+        if position is not None and candle is not None:
+            notional = float(agent.instrument.notional(position.contracts, Decimal(repr(candle.close))))
+        return Exposure(
+            notional=notional,
+            breakers=dict(agent.engine.tripped_breakers),
+            limits=asdict(agent.engine.config.limits),
+        )
 
     def _running(self) -> TradingAgent:
         if self._agent is None:
@@ -214,30 +322,110 @@ class AgentService:
         position = agent.engine.position(agent.instrument.id)
         return [] if position is None else [PositionView.of(position)]
 
-    def trades(self, *, symbol: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def trades(self, *, symbol: str | None = None, limit: int = 50) -> list[TradeLogEntry]:
         """The session's latest closed trades, newest first (the trade log's fields)."""
-        records: list[TradeRecord] = self._queries.trades(self.session, symbol=symbol, limit=limit)
-        return [record.to_dict() for record in records]
+        return [TradeLogEntry.of(r) for r in self._queries.trades(self.session, symbol=symbol, limit=limit)]
 
     def signals(
         self, *, symbol: str | None = None, limit: int = 50, include_filtered: bool = True
-    ) -> list[dict[str, Any]]:
+    ) -> list[SignalLogEntry]:
         """The session's latest signals with every vote and the filters that refused them, newest first."""
-        records: list[SignalRecord] = self._queries.signals(
-            self.session, symbol=symbol, limit=limit, include_filtered=include_filtered
+        records = self._queries.signals(self.session, symbol=symbol, limit=limit, include_filtered=include_filtered)
+        return [SignalLogEntry.of(record) for record in records]
+
+    def _traded(self, symbol: str | None) -> TradingAgent:
+        """The agent, when it trades ``symbol`` (None: whatever it trades); else ``ServiceError``."""
+        agent = self._running()
+        traded = agent.instrument.id.symbol
+        if symbol is not None and symbol.upper() != traded.upper():
+            raise ServiceError(f"unknown symbol {symbol!r}: this agent trades {traded}")
+        return agent
+
+    def latest(self, symbol: str | None = None, limit: int = 1) -> LatestCandles:
+        """The newest ``limit`` closed candles the agent has seen, oldest first, and whether they are stale."""
+        agent = self._traded(symbol)
+        bars = agent.bars()
+        rows = range(max(0, len(bars) - limit), len(bars))
+        return LatestCandles(
+            symbol=agent.instrument.id.symbol,
+            series=str(agent.series),
+            stale=agent.stale(),
+            candles=[
+                CandleView(
+                    ts=_utc(int(bars.ts[i])),
+                    open=float(bars.open[i]),
+                    high=float(bars.high[i]),
+                    low=float(bars.low[i]),
+                    close=float(bars.close[i]),
+                    volume=float(bars.volume[i]),
+                )
+                for i in rows
+            ],
         )
-        return [record.to_dict() for record in records]
+
+    def predict(self, symbol: str | None = None) -> PredictionView:
+        """The source's signal at the newest close, asked again (nothing traded); ``ServiceError`` before its first."""
+        agent = self._traded(symbol)
+        started = time.perf_counter()
+        signal = agent.predict()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if signal is None:
+            raise ServiceError(f"{agent.source.name} has no signal yet: it is warming up ({len(agent.bars())} candles)")
+        return PredictionView(
+            **SignalView.of(signal).model_dump(),
+            signal=_ACTION[signal.direction],
+            source=agent.source.name,
+            inference_ms=elapsed_ms,
+        )
+
+    def risk_parameters(self) -> RiskParameters:
+        """The sizing and minimum confidence of new entries in force, the overrides, and the engine's limits."""
+        agent = self._running()
+        sizing, confidence = agent.entry_rules()
+        return RiskParameters(
+            mode=agent.mode,
+            method=sizing.method.value,
+            risk_per_trade=sizing.risk_per_trade,
+            kelly_fraction=sizing.kelly_fraction,
+            max_position_size=sizing.max_position_size,
+            min_confidence=confidence,
+            overrides=agent.controls.risk.changes(),
+            limits=asdict(agent.engine.config.limits),
+        )
+
+    def set_risk(self, changes: Mapping[str, Any], reason: str = "") -> RiskParameters:
+        """Override values of the sizing and minimum confidence (merged into the overrides in force; journaled)."""
+        agent = self._running()
+        try:
+            overrides = agent.controls.risk.merged(RiskOverrides(**changes))
+            agent.set_risk(overrides, reason or "risk parameters set through the API")
+        except (EngineError, DomainError, ValueError, TypeError) as exc:
+            raise ServiceError(str(exc)) from exc
+        audit("set_risk", changes={k: str(v) for k, v in changes.items()})
+        return self.risk_parameters()
+
+    def alerts(self) -> AlertPreferences:
+        """What the agent announces to people."""
+        return self._running().controls.alerts
+
+    def set_alerts(self, preferences: AlertPreferences, reason: str = "") -> AlertPreferences:
+        """Replace the alert preferences (journaled)."""
+        agent = self._running()
+        try:
+            agent.set_alerts(preferences, reason or "alert preferences set through the API")
+        except EngineError as exc:
+            raise ServiceError(str(exc)) from exc
+        audit("set_alerts", preferences=asdict(preferences))
+        return agent.controls.alerts
 
     def trade(self, symbol: str, side: str, contracts: int, *, reduce_only: bool = False) -> OrderView:
         """A manual paper order (market, next open) through the risk manager like any other intent."""
-        agent = self._running()
-        traded = agent.instrument.id.symbol
-        if symbol.upper() != traded.upper():
-            raise ServiceError(f"unknown symbol {symbol!r}: this agent trades {traded}")
+        agent = self._traded(symbol)
         try:
             order = agent.manual_order(Side(side), contracts, reduce_only=reduce_only)
         except (EngineError, DomainError, ValueError) as exc:
             raise ServiceError(str(exc)) from exc
+        audit("trade", side=side, contracts=contracts, reduce_only=reduce_only, status=order.status.value)
         return OrderView(
             order_id=order.id,
             client_order_id=order.intent.client_order_id,
@@ -251,9 +439,11 @@ class AgentService:
 
     def control(self, command: str, *, mode: str | None = None, reason: str = "") -> ControlResult:
         """Pause, resume, set the mode or stop in an emergency (journaled by the agent)."""
-        return control_agent(
+        result = control_agent(
             self._running(), command, mode=mode, reason=reason or f"{command} requested through the API"
         )
+        audit("control", command=command, mode=mode, done=result.done)
+        return result
 
 
 def control_agent(agent: TradingAgent, command: str, *, mode: str | None = None, reason: str) -> ControlResult:

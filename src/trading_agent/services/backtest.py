@@ -37,11 +37,13 @@ from trading_agent.backtest.metrics import (
     returns_from_equity,
     sharpe_ratio,
     sortino_ratio,
+    trial_sharpe_ratios,
 )
 from trading_agent.backtest.montecarlo import MonteCarloResult, block_bootstrap, bootstrap_trades
 from trading_agent.backtest.strategies import STRATEGIES, Strategy, StrategyError, make_strategy
 from trading_agent.backtest.walkforward import FloatRange, GridSearch, IntRange, OptunaSearch, walk_forward
-from trading_agent.config.trading_rules import TradingRules
+from trading_agent.config import AppSettings
+from trading_agent.config.trading_rules import TradingRules, load_trading_rules
 from trading_agent.domain import Instrument, InstrumentId, SeriesKey, Trade
 from trading_agent.engine import EngineConfig
 from trading_agent.engine.funding import FundingSeries
@@ -311,6 +313,20 @@ class BacktestService:
         self._profile = profile
         self._registry = registry
 
+    @classmethod
+    def from_settings(
+        cls, settings: AppSettings, *, market_data: MarketDataService | None = None, with_registry: bool = False
+    ) -> BacktestService:
+        """The service on the configured store and rules; with the model registry (MLflow) for ``ensemble``."""
+        rules = load_trading_rules(settings.config_dir, settings.profile)
+        registry = None
+        if with_registry:
+            from trading_agent.registry.mlflow_registry import ModelRegistry
+
+            registry = ModelRegistry(settings.mlflow_tracking_uri)
+        data = market_data or MarketDataService.from_settings(settings)
+        return cls(data, rules, settings.config_dir, settings.profile, registry)
+
     def _ensemble(self, series: SeriesKey, market: Market, model: str | None, version: int | None) -> EnsembleStrategy:
         """The registered ensemble (``model`` or the series' own, its production version unless ``version``)."""
         from trading_agent.services.ensemble_strategy import ensemble_strategy, model_name
@@ -492,7 +508,8 @@ class BacktestService:
             returns = result.returns
             trials = result.trial_returns
             n_trials = 1 if trials is None else trials.shape[1]  # Optuna: no common trials, nothing to deflate
-            trial_sharpes = None if trials is None else [sharpe_ratio(c, periods_per_year=per_year) for c in trials.T]
+            trial_sharpes = None if trials is None else trial_sharpe_ratios(trials, per_year)
+            deflatable = n_trials > 1 and trial_sharpes is not None and trial_sharpes.size >= 2  # flat trials: none
             blocks = _pbo_blocks(0 if trials is None else trials.shape[0])
             out_of_sample = {
                 "total_return": result.total_return,
@@ -503,7 +520,7 @@ class BacktestService:
                 "deflated_sharpe_ratio": deflated_sharpe_ratio(
                     returns, n_trials=n_trials, trial_sharpes=trial_sharpes, periods_per_year=per_year
                 )
-                if n_trials > 1
+                if deflatable
                 else None,
                 "pbo": pbo(trials, n_blocks=blocks) if trials is not None and n_trials > 1 and blocks else None,
             }

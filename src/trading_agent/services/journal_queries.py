@@ -25,9 +25,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from trading_agent.config import AppSettings
 from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.storage import create_database_engine, mask_password, migrate
-from trading_agent.storage.tables import EventRow, RiskEventRow, SignalRow, TradeRow
+from trading_agent.storage.tables import EquitySnapshotRow, EventRow, RiskEventRow, SignalRow, TradeRow
 
-__all__ = ["JournalQueries", "SessionSummary", "SignalRecord", "SignalStatus", "TradeRecord"]
+__all__ = ["EquityPoint", "JournalQueries", "SessionSummary", "SignalRecord", "SignalStatus", "TradeRecord"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SIGNAL_FILTERED = "signal_filtered"
@@ -148,6 +148,15 @@ class SignalRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EquityPoint:
+    """The account's equity at one snapshot (epoch ms, market time), and whether a position was open."""
+
+    ts: int
+    equity: Decimal
+    in_position: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionSummary:
     """A journal session: how many events it wrote and the market times of its first and last."""
 
@@ -215,6 +224,11 @@ class JournalQueries:
     ) -> None:
         self.close()
 
+    def ping(self) -> None:
+        """Reach the database (``ServiceError`` when it does not answer)."""
+        with self._database("health check"), self._engine.connect() as connection:
+            connection.execute(select(1))
+
     def sessions(self) -> list[SessionSummary]:
         """Every session in the journal, by name."""
         query = (
@@ -229,8 +243,10 @@ class JournalQueries:
             for name, count, first, last in rows
         ]
 
-    def trades(self, session: str | None = None, *, symbol: str | None = None, limit: int = 50) -> list[TradeRecord]:
-        """The ``limit`` most recently closed trades (of one session, or of all; of one symbol, or of all).
+    def trades(
+        self, session: str | None = None, *, symbol: str | None = None, limit: int | None = 50
+    ) -> list[TradeRecord]:
+        """The ``limit`` (None: all) most recently closed trades (of one session, or of all; of one symbol, or of all).
 
         Newest first by ``ts_closed``, ties in journal order (the later event first).
         """
@@ -248,7 +264,12 @@ class JournalQueries:
         return [_trade_record(row) for row in rows]
 
     def signals(
-        self, session: str | None = None, *, symbol: str | None = None, limit: int = 50, include_filtered: bool = True
+        self,
+        session: str | None = None,
+        *,
+        symbol: str | None = None,
+        limit: int | None = 50,
+        include_filtered: bool = True,
     ) -> list[SignalRecord]:
         """The ``limit`` latest generated signals, each once, with the filters that refused it if any.
 
@@ -271,6 +292,19 @@ class JournalQueries:
             reasons = _filter_reasons(db, [(row.session, row.SignalRow) for row in rows])
         return [_signal_record(row.SignalRow, row.session, reasons) for row in rows]
 
+    def equity_curve(self, session: str) -> list[EquityPoint]:
+        """The session's equity snapshots in journal order (the engine takes one at the end of each candle's step)."""
+        query = (
+            select(EquitySnapshotRow.ts, EquitySnapshotRow.equity, EquitySnapshotRow.positions)
+            .join(EventRow, EventRow.event_id == EquitySnapshotRow.event_id)
+            .where(EventRow.session == session)
+            .order_by(EventRow.seq)
+        )
+        with self._database("equity query"), Session(self._engine) as db:
+            self._check_session(db, session)
+            rows = db.execute(query).all()
+        return [EquityPoint(ts=ts, equity=equity, in_position=bool(positions)) for ts, equity, positions in rows]
+
     def _check_session(self, db: Session, session: str | None) -> None:
         if session is None:
             return
@@ -289,8 +323,8 @@ class JournalQueries:
             raise ServiceError(f"journal {action} failed on {mask_password(self._engine.url)!r}: {reason}") from None
 
 
-def _check_limit(limit: int) -> None:
-    if limit < 1:
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
         raise ServiceError(f"limit must be at least 1, got {limit}")
 
 

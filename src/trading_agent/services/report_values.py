@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["finite", "num", "pct", "stamp"]
+__all__ = ["finite", "json_safe", "num", "pct", "stamp"]
 
 
 def pct(value: float | None) -> str:
@@ -31,3 +31,12 @@ def finite(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         return float(value) if math.isfinite(value) else None
     return value
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with ``finite`` applied through every dict and list in it."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return finite(value)

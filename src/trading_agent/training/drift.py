@@ -64,6 +64,26 @@ class PerformanceTracker:
         self._short_hits = 0
         self._drifting = False
 
+    @property
+    def outcomes(self) -> int:
+        """Outcomes in the long window (at most ``long``)."""
+        return len(self._hits)
+
+    @property
+    def short_accuracy(self) -> float | None:
+        """Hit rate of the last ``short`` outcomes (None until there are that many)."""
+        return self._short_hits / self.short if len(self._hits) >= self.short else None
+
+    @property
+    def long_accuracy(self) -> float | None:
+        """Hit rate of the last ``long`` outcomes (None until there are that many)."""
+        return self._long_hits / self.long if len(self._hits) == self.long else None
+
+    @property
+    def drifting(self) -> bool:
+        """Whether drift has fired and the short accuracy has not recovered since."""
+        return self._drifting
+
     def update(self, prediction: int, actual: int, ts_ms: int, model: str) -> ModelDrift | None:
         """Record one outcome; a :class:`ModelDrift` when drift starts, else None."""
         hit = int(prediction == actual)

@@ -14,20 +14,16 @@ import websockets
 from pydantic import SecretStr
 
 from tests.testkit.agent import closed, rule_source, start_agent
+from tests.testkit.api import AUTH, TOKEN, UNLIMITED, api_client, open_services
 from trading_agent.agent import EMERGENCY_BREAKER, InProcessBus, TradingAgent
-from trading_agent.api import create_app
+from trading_agent.api import ApiOptions, create_app
 from trading_agent.api.app import PUBLIC_PATHS
 from trading_agent.api.auth import check_bind
 from trading_agent.api.server import serving
 from trading_agent.data.feeds.replay import ReplayFeed
 from trading_agent.data.synthetic import SyntheticMarket
 from trading_agent.domain import AgentControlled, SizingMethod, Timeframe
-from trading_agent.services.agent_service import AgentService
-from trading_agent.services.journal_queries import JournalQueries
 from trading_agent.storage import SqlJournal, create_database_engine
-
-TOKEN = "s3cret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
@@ -46,10 +42,9 @@ def agent_and_url(tmp_path: Path) -> tuple[TradingAgent, str]:
 
 
 @pytest.fixture
-async def client(agent_and_url: tuple[TradingAgent, str]) -> AsyncIterator[httpx.AsyncClient]:
+async def client(agent_and_url: tuple[TradingAgent, str], tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     agent, url = agent_and_url
-    app = create_app(AgentService(JournalQueries.open(url), "api", agent), token=SecretStr(TOKEN))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+    async with api_client(open_services(url, tmp_path, "api", agent)) as http:
         yield http
 
 
@@ -99,8 +94,7 @@ async def test_a_manual_trade_goes_through_the_risk_manager_and_fills_at_the_nex
     candles = [event async for event in ReplayFeed({agent.series: frame}).events()]
     for event in candles[:30]:
         agent.on_candle(event)
-    app = create_app(AgentService(JournalQueries.open(url), "m", agent), token=SecretStr(TOKEN))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    async with api_client(open_services(url, tmp_path, "m", agent)) as client:
 
         async def trade(**body: object) -> httpx.Response:
             return await client.post("/api/v1/trade", json={"symbol": "BTCUSD", "size": 1} | body, headers=AUTH)
@@ -158,10 +152,9 @@ async def test_metrics_and_health_report_the_agent(
 
 
 async def test_without_the_agent_the_journal_routes_answer_and_the_rest_is_503(
-    agent_and_url: tuple[TradingAgent, str],
+    agent_and_url: tuple[TradingAgent, str], tmp_path: Path
 ) -> None:
-    app = create_app(AgentService(JournalQueries.open(agent_and_url[1]), "api"), token=None)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+    async with api_client(open_services(agent_and_url[1], tmp_path, "api"), token=None) as http:
         assert (await http.get("/api/v1/trades")).status_code == 200
         absent = await http.get("/api/v1/portfolio/status")
         assert absent.status_code == 503 and "trading-agent run" in absent.json()["detail"]
@@ -182,7 +175,8 @@ async def test_the_stream_sends_each_announced_event_to_an_authenticated_client(
     bus = InProcessBus()
     journal = SqlJournal(create_database_engine(url), "ws")
     agent = start_agent(journal, rule_source("sma-cross"), session="ws", publishers=[bus])
-    app = create_app(AgentService(JournalQueries.open(url), "ws", agent, bus), token=SecretStr(TOKEN))
+    services = open_services(url, tmp_path, "ws", agent, bus)
+    app = create_app(services, ApiOptions(token=SecretStr(TOKEN), rate=UNLIMITED))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

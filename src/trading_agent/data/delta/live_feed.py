@@ -180,6 +180,7 @@ class DeltaLiveFeed(MarketFeed):
     async def _after_failure(self, exc: BaseException) -> None:
         self._failures += 1
         self.reconnect_count += 1
+        self.fetch_errors += 1
         if isinstance(exc, ExchangeError | _BackfillFailedError):
             reason = str(exc)
         else:
@@ -224,9 +225,11 @@ class DeltaLiveFeed(MarketFeed):
             message = json.loads(text)
         except ValueError:
             _log.warning("delta_feed_bad_message", text=str(text)[:200], reason="not JSON")
+            self.fetch_errors += 1
             return {}
         if not isinstance(message, dict):
             _log.warning("delta_feed_bad_message", text=str(text)[:200], reason="not a JSON object")
+            self.fetch_errors += 1
             return {}
         return message
 
@@ -240,6 +243,7 @@ class DeltaLiveFeed(MarketFeed):
             update = parse_candle_update(message, self._assembler.timeframe)
         except DataError as exc:
             _log.warning("delta_feed_bad_candle", error=str(exc))
+            self.fetch_errors += 1
             return []
         if update is None or update.symbol not in self._series:
             return []

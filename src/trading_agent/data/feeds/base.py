@@ -19,7 +19,11 @@ class MarketFeed(ABC):
 
     ``events()`` is an async generator: iterate it to receive candles as they close; break out of
     the loop (or call ``aclose()`` on it) to stop the feed and release its connection.
+    ``fetch_errors`` counts what went wrong fetching data so far (failed connections, messages
+    that could not be read); a replay has none.
     """
+
+    fetch_errors: int = 0
 
     @abstractmethod
     def events(self) -> AsyncIterator[CandleClosed]:

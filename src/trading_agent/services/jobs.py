@@ -1,0 +1,167 @@
+"""Backtest and walk-forward optimisation jobs: run in the background, polled by id.
+
+A job runs in a worker process of its own (``spawn``), one at a time, so a long backtest never
+holds the agent's event loop or the API's interpreter lock. The worker opens the configured store
+and rules like ``trading-agent backtest`` does and returns the same report, made JSON-safe
+(undefined metrics are None). Jobs live in this process's memory: the newest ``keep`` are kept,
+and they are gone after a restart (their reports are the CLI's to write to files).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import uuid
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from trading_agent.config import AppSettings
+from trading_agent.domain import SeriesKey
+from trading_agent.services.audit import audit
+from trading_agent.services.backtest import BacktestService, MarketOptions, WindowSpec
+from trading_agent.services.errors import ServiceError
+from trading_agent.services.report_values import json_safe
+
+__all__ = ["BacktestJobRequest", "JobNotFoundError", "JobRunner", "JobView", "run_job"]
+
+_NAME = r"^[A-Za-z0-9_.-]{1,40}$"
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class BacktestJobRequest(BaseModel):
+    """A backtest (``kind: backtest``) or a walk-forward optimisation (``walk_forward``) of a stored series."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: Literal["backtest", "walk_forward"] = "backtest"
+    exchange: str = Field(default="binance", pattern=_NAME)
+    symbol: str = Field(pattern=_NAME, examples=["BTCUSDT"])
+    timeframe: str = Field(default="1h", pattern=r"^[0-9]{1,3}[smhdw]$")
+    strategy: str = Field(pattern=_NAME, examples=["sma-cross"])
+    params: dict[str, float] = Field(default_factory=dict, description="backtest: the strategy's parameters")
+    grid: dict[str, list[float]] = Field(default_factory=dict, description="walk_forward: the values to search")
+    start: datetime | None = Field(default=None, strict=False, description="first candle (UTC)")
+    end: datetime | None = Field(default=None, strict=False, description="end of the range, exclusive (UTC)")
+    engine: Literal["event", "vector"] = "event"
+    train: str = Field(default="180d", description="walk_forward: train window (a duration)")
+    test: str = Field(default="30d", description="walk_forward: test window (a duration)")
+    optuna_trials: int | None = Field(default=None, ge=1, le=500, description="walk_forward: Optuna TPE trials")
+
+
+class JobView(BaseModel):
+    """A job and where it is: ``queued``, ``running``, ``succeeded`` (with its report) or ``failed`` (with why)."""
+
+    id: str
+    kind: str
+    status: JobStatus
+    request: BacktestJobRequest
+    submitted: datetime
+    started: datetime | None = None
+    finished: datetime | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def _ms(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    stamp = pd.Timestamp(moment)
+    return int((stamp if stamp.tzinfo else stamp.tz_localize(UTC)).timestamp() * 1000)
+
+
+def _duration_ms(text: str, name: str) -> int:
+    try:
+        value = pd.Timedelta(text)
+    except ValueError:
+        raise ServiceError(f"{name} {text!r} is not a duration (e.g. 180d, 12h)") from None
+    if value <= pd.Timedelta(0):
+        raise ServiceError(f"{name} must be positive, got {text!r}")
+    return int(value.total_seconds() * 1000)
+
+
+def run_job(settings: AppSettings, request: BacktestJobRequest) -> dict[str, Any]:
+    """Run ``request`` with the configured store and rules; its report as JSON-ready values (the worker's entry)."""
+    service = BacktestService.from_settings(settings, with_registry=request.strategy == "ensemble")
+    series = SeriesKey.of(request.exchange, request.symbol, request.timeframe)
+    options = MarketOptions(start_ms=_ms(request.start), end_ms=_ms(request.end))
+    if request.kind == "backtest":
+        outcome = service.run(series, request.strategy, request.params, options=options, engine=request.engine)
+        report: dict[str, Any] = json_safe(outcome.report.model_dump(mode="json"))
+        return report
+    windows = WindowSpec(train_ms=_duration_ms(request.train, "train"), test_ms=_duration_ms(request.test, "test"))
+    walked = service.walk_forward(
+        series, request.strategy, request.grid, windows=windows, options=options, optuna_trials=request.optuna_trials
+    )
+    result: dict[str, Any] = json_safe(walked.model_dump(mode="json"))
+    return result
+
+
+class JobNotFoundError(ServiceError):
+    """No job with that id in this process."""
+
+
+class JobRunner:
+    """Jobs of this process: a thread takes them in turn and runs each in the worker process."""
+
+    def __init__(self, settings: AppSettings, *, keep: int = 100) -> None:
+        self._settings = settings
+        self._keep = keep
+        self._jobs: dict[str, JobView] = {}
+        self._lock = threading.Lock()
+        self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
+        self._worker: ProcessPoolExecutor | None = None
+
+    def submit(self, request: BacktestJobRequest) -> JobView:
+        """Queue ``request``; the job as it stands (poll ``get`` with its id)."""
+        if request.kind == "walk_forward" and not request.grid:
+            raise ServiceError("a walk_forward job needs a grid of parameter values to search")
+        job = JobView(
+            id=uuid.uuid4().hex, kind=request.kind, status="queued", request=request, submitted=datetime.now(UTC)
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+            while len(self._jobs) > self._keep:
+                self._jobs.pop(next(iter(self._jobs)))
+        self._queue.submit(self._run, job.id, request)
+        audit("backtest_job", job=job.id, kind=request.kind, strategy=request.strategy, symbol=request.symbol)
+        return job
+
+    def get(self, job_id: str) -> JobView:
+        """The job ``job_id`` (``JobNotFoundError`` when this process has no such job)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise JobNotFoundError(f"no job {job_id!r} in this process (jobs are kept in memory until a restart)")
+        return job
+
+    def list(self) -> list[JobView]:
+        """Every kept job, newest first."""
+        with self._lock:
+            return list(reversed(self._jobs.values()))
+
+    def close(self) -> None:
+        """Stop taking jobs and stop the worker (a running job is abandoned)."""
+        self._queue.shutdown(wait=False, cancel_futures=True)
+        if self._worker is not None:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, job_id: str, request: BacktestJobRequest) -> None:
+        self._update(job_id, status="running", started=datetime.now(UTC))
+        if self._worker is None:
+            self._worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            result = self._worker.submit(run_job, self._settings, request).result()
+        except Exception as exc:  # the job's failure is its report, whatever it was
+            self._update(job_id, status="failed", finished=datetime.now(UTC), error=str(exc) or type(exc).__name__)
+        else:
+            self._update(job_id, status="succeeded", finished=datetime.now(UTC), result=result)
+
+    def _update(self, job_id: str, **changes: Any) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self._jobs[job_id] = job.model_copy(update=changes)
