@@ -16,9 +16,11 @@ from trading_agent.backtest.filters import EntryFilter, FilterRules
 from trading_agent.backtest.strategies import make_strategy
 from trading_agent.config.trading_rules import TradingRules, load_trading_rules
 from trading_agent.data.feeds.replay import ReplayFeed
+from trading_agent.data.synthetic import SyntheticMarket
 from trading_agent.domain import CandleClosed, InstrumentId, SeriesKey, SizingMethod, Timeframe, Trade
 from trading_agent.engine.journal import Journal, Publisher
 from trading_agent.services.trading_setup import agent_modes, engine_config, sizing_rules
+from trading_agent.storage import SqlJournal, create_database_engine
 
 SERIES = SeriesKey(InstrumentId("binance", "BTCUSDT"), Timeframe.H1)
 CONFIG_DIR = REPO_ROOT / "config"
@@ -63,6 +65,22 @@ def start_agent(
         options=replace(chosen, modes=chosen.modes or agent_modes(rules)),
         publishers=publishers,
     )
+
+
+def traded_agent(url: str, session: str, candles: int, *, seed: int = 11) -> TradingAgent:
+    """An agent that has paper-traded ``candles`` synthetic hourly candles into the journal at ``url``.
+
+    SMA(5)/SMA(20) with fixed-fractional sizing (it trades every few dozen candles).
+    """
+    agent = start_agent(
+        SqlJournal(create_database_engine(url), session),
+        rule_source("sma-cross", fast=5, slow=20),
+        session=session,
+        sizing=SizingMethod.FIXED_FRACTIONAL,
+    )
+    for event in closed(SyntheticMarket(seed=seed, timeframe=Timeframe.H1).generate(candles)):
+        agent.on_candle(event)
+    return agent
 
 
 def closed(frame: pd.DataFrame) -> list[CandleClosed]:

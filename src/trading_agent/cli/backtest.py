@@ -16,7 +16,7 @@ from rich.table import Table
 
 from trading_agent.cli.context import console, print_json, state
 from trading_agent.domain import InstrumentId, SeriesKey
-from trading_agent.services.backtest import BacktestService, MarketOptions, Progress, WindowSpec
+from trading_agent.services.backtest import BacktestService, MarketOptions, Progress, WindowSpec, duration_ms
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.files import check_table_path, write_table
 
@@ -227,16 +227,6 @@ def backtest_service(ctx: typer.Context, *, with_registry: bool = False) -> Back
     )
 
 
-def _duration_ms(text: str, option: str) -> int:
-    try:
-        value = pd.Timedelta(text)
-    except ValueError:
-        raise ServiceError(f"{option} {text!r} is not a duration (e.g. 90d, 12h, 30min)") from None
-    if value <= pd.Timedelta(0):
-        raise ServiceError(f"{option} must be a positive duration, got {text!r}")
-    return int(value.total_seconds() * 1000)
-
-
 def _grid(entries: list[str]) -> dict[str, list[float]]:
     grid: dict[str, list[float]] = {}
     for entry in entries:
@@ -280,9 +270,9 @@ def walkforward(
     deflated Sharpe (each grid point a trial) and the probability of backtest overfitting.
     """
     windows = WindowSpec(
-        train_ms=_duration_ms(train, "--train"),
-        test_ms=_duration_ms(test, "--test"),
-        step_ms=None if step is None else _duration_ms(step, "--step"),
+        train_ms=duration_ms(train, "--train"),
+        test_ms=duration_ms(test, "--test"),
+        step_ms=None if step is None else duration_ms(step, "--step"),
         anchored=anchored,
     )
     options = MarketOptions(

@@ -75,6 +75,7 @@ __all__ = [
     "Progress",
     "WalkForwardReport",
     "WindowSpec",
+    "duration_ms",
     "run_metrics",
 ]
 
@@ -159,6 +160,17 @@ class WindowSpec:
     test_ms: int
     step_ms: int | None = None
     anchored: bool = False
+
+
+def duration_ms(text: str, name: str) -> int:
+    """A positive duration (``90d``, ``12h``, ``30min``) in ms; ``ServiceError`` naming ``name`` otherwise."""
+    try:
+        value = pd.Timedelta(text)
+    except ValueError:
+        raise ServiceError(f"{name} {text!r} is not a duration (e.g. 90d, 12h, 30min)") from None
+    if value <= pd.Timedelta(0):
+        raise ServiceError(f"{name} must be a positive duration, got {text!r}")
+    return int(value.total_seconds() * 1000)
 
 
 class BacktestOutcome(BaseModel):

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trading_agent.config import AppSettings
 from trading_agent.domain import SeriesKey
 from trading_agent.services.audit import audit
-from trading_agent.services.backtest import BacktestService, MarketOptions, WindowSpec
+from trading_agent.services.backtest import BacktestService, MarketOptions, WindowSpec, duration_ms
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.report_values import json_safe
 
@@ -73,16 +73,6 @@ def _ms(moment: datetime | None) -> int | None:
     return int((stamp if stamp.tzinfo else stamp.tz_localize(UTC)).timestamp() * 1000)
 
 
-def _duration_ms(text: str, name: str) -> int:
-    try:
-        value = pd.Timedelta(text)
-    except ValueError:
-        raise ServiceError(f"{name} {text!r} is not a duration (e.g. 180d, 12h)") from None
-    if value <= pd.Timedelta(0):
-        raise ServiceError(f"{name} must be positive, got {text!r}")
-    return int(value.total_seconds() * 1000)
-
-
 def run_job(settings: AppSettings, request: BacktestJobRequest) -> dict[str, Any]:
     """Run ``request`` with the configured store and rules; its report as JSON-ready values (the worker's entry)."""
     service = BacktestService.from_settings(settings, with_registry=request.strategy == "ensemble")
@@ -92,7 +82,7 @@ def run_job(settings: AppSettings, request: BacktestJobRequest) -> dict[str, Any
         outcome = service.run(series, request.strategy, request.params, options=options, engine=request.engine)
         report: dict[str, Any] = json_safe(outcome.report.model_dump(mode="json"))
         return report
-    windows = WindowSpec(train_ms=_duration_ms(request.train, "train"), test_ms=_duration_ms(request.test, "test"))
+    windows = WindowSpec(train_ms=duration_ms(request.train, "train"), test_ms=duration_ms(request.test, "test"))
     walked = service.walk_forward(
         series, request.strategy, request.grid, windows=windows, options=options, optuna_trials=request.optuna_trials
     )

@@ -12,11 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.testkit.agent import closed, rule_source, start_agent
+from tests.testkit.agent import rule_source, start_agent, traded_agent
 from tests.testkit.api import AUTH, api_client, open_services
 from trading_agent.agent import TradingAgent
-from trading_agent.data.synthetic import SyntheticMarket
-from trading_agent.domain import AgentControlled, SizingMethod, Timeframe
+from trading_agent.domain import AgentControlled
 from trading_agent.storage import SqlJournal, create_database_engine
 
 CANDLES = 1500
@@ -26,15 +25,7 @@ CANDLES = 1500
 def agent_and_url(tmp_path: Path) -> tuple[TradingAgent, str]:
     """An agent that has paper-traded 1,500 synthetic hourly candles (about 62 days) into a SQLite journal."""
     url = f"sqlite:///{tmp_path / 'analytics.db'}"
-    agent = start_agent(
-        SqlJournal(create_database_engine(url), "an"),
-        rule_source("sma-cross", fast=5, slow=20),
-        session="an",
-        sizing=SizingMethod.FIXED_FRACTIONAL,
-    )
-    for event in closed(SyntheticMarket(seed=11, timeframe=Timeframe.H1).generate(CANDLES)):
-        agent.on_candle(event)
-    return agent, url
+    return traded_agent(url, "an", CANDLES), url
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 import websockets
 from pydantic import SecretStr
 
-from tests.testkit.agent import closed, rule_source, start_agent
+from tests.testkit.agent import rule_source, start_agent, traded_agent
 from tests.testkit.api import AUTH, TOKEN, UNLIMITED, api_client, open_services
 from trading_agent.agent import EMERGENCY_BREAKER, InProcessBus, TradingAgent
 from trading_agent.api import ApiOptions, create_app
@@ -22,7 +22,7 @@ from trading_agent.api.auth import check_bind
 from trading_agent.api.server import serving
 from trading_agent.data.feeds.replay import ReplayFeed
 from trading_agent.data.synthetic import SyntheticMarket
-from trading_agent.domain import AgentControlled, SizingMethod, Timeframe
+from trading_agent.domain import AgentControlled, Timeframe
 from trading_agent.storage import SqlJournal, create_database_engine
 
 
@@ -30,15 +30,7 @@ from trading_agent.storage import SqlJournal, create_database_engine
 def agent_and_url(tmp_path: Path) -> tuple[TradingAgent, str]:
     """An agent that has paper-traded 1,500 synthetic candles into a SQLite journal."""
     url = f"sqlite:///{tmp_path / 'api.db'}"
-    agent = start_agent(
-        SqlJournal(create_database_engine(url), "api"),
-        rule_source("sma-cross", fast=5, slow=20),
-        session="api",
-        sizing=SizingMethod.FIXED_FRACTIONAL,
-    )
-    for event in closed(SyntheticMarket(seed=11, timeframe=Timeframe.H1).generate(1500)):
-        agent.on_candle(event)
-    return agent, url
+    return traded_agent(url, "api", 1500), url
 
 
 @pytest.fixture
