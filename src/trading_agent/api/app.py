@@ -107,17 +107,17 @@ def create_app(services: Services, options: ApiOptions | None = None) -> FastAPI
     _errors(app)
 
     @app.get("/health", tags=["health"], response_model=Health, responses={503: {"model": Health}})
-    def health() -> JSONResponse:
+    async def health() -> JSONResponse:
         """The process serves, with each check (503 when the journal, Redis or the price is failing)."""
         return _health(services)
 
     @app.get(f"{V1}/health", tags=["health"], response_model=Health, responses={503: {"model": Health}})
-    def health_v1() -> JSONResponse:
+    async def health_v1() -> JSONResponse:
         """The same as ``/health``, under the version prefix."""
         return _health(services)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    def prometheus_metrics() -> Response:
+    async def prometheus_metrics() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from trading_agent.agent import EMERGENCY_BREAKER, InProcessBus, TradingAgent
 from trading_agent.api import ApiOptions, create_app
 from trading_agent.api.app import PUBLIC_PATHS
 from trading_agent.api.auth import check_bind
+from trading_agent.api.routes import analytics, control, portfolio
 from trading_agent.api.server import serving
 from trading_agent.data.feeds.replay import ReplayFeed
 from trading_agent.data.synthetic import SyntheticMarket
@@ -187,3 +189,17 @@ async def test_the_stream_sends_each_announced_event_to_an_authenticated_client(
             received = [json.loads(await asyncio.wait_for(client.recv(), 5)) for _ in committed]
     assert [r["type"] for r in received] == [type(e).__name__ for e in committed]
     assert [r["event"]["event_id"] for r in received] == [e.event_id for e in committed]
+
+
+def test_routes_that_touch_the_agent_run_on_its_event_loop(
+    agent_and_url: tuple[TradingAgent, str], tmp_path: Path
+) -> None:
+    """A plain ``def`` route would run in FastAPI's thread pool, beside the agent's candle step."""
+    agent, url = agent_and_url
+    services = open_services(url, tmp_path, "api", agent)
+    try:
+        for module in (portfolio, analytics, control):
+            for route in module.router(services).routes:
+                assert inspect.iscoroutinefunction(getattr(route, "endpoint", None)), getattr(route, "path", route)
+    finally:
+        services.close()

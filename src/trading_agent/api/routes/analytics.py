@@ -36,27 +36,27 @@ def router(services: Services) -> APIRouter:
     routes = APIRouter(prefix=V1, tags=["analytics"])
 
     @routes.get("/performance")
-    def performance(period: Period = "day") -> PerformanceReport:
+    async def performance(period: Period = "day") -> PerformanceReport:
         """Returns, PnL and trades by day, week or month; the backtest's metrics on the daily equity curve."""
         return analytics.performance(period)
 
     @routes.get("/analytics/daily")
-    def analytics_daily(day: Day = None) -> DailyAnalytics:
+    async def analytics_daily(day: Day = None) -> DailyAnalytics:
         """One UTC day (default: the journal's newest): trades, wins, PnL, fees, funding, best and worst, signals."""
         return analytics.daily(day)
 
     @routes.get("/risk")
-    def risk() -> RiskView:
+    async def risk() -> RiskView:
         """VaR and CVaR (historical, parametric, Cornish-Fisher), Sharpe, Sortino, drawdowns, breakers, risk score."""
         return analytics.risk()
 
     @routes.get("/market")
-    def market() -> MarketAnalysis:
+    async def market() -> MarketAnalysis:
         """Trend and its strength, volatility and its regime, at the newest candle."""
         return analytics.market()
 
     @routes.get("/models")
-    def models(horizon: Horizon = 24) -> ModelStatus:
+    async def models(horizon: Horizon = 24) -> ModelStatus:
         """The registry's versions, the running source, its recent accuracy and drift."""
         return analytics.models(horizon)
 

@@ -23,27 +23,27 @@ def router(services: Services) -> APIRouter:
     routes = APIRouter(prefix=V1)
 
     @routes.get("/portfolio/status", tags=["portfolio"])
-    def portfolio_status() -> StatusView:
+    async def portfolio_status() -> StatusView:
         """Balance, PnL, position, last price and signal, mode, pause and breakers."""
         return agents.status()
 
     @routes.get("/positions", tags=["portfolio"])
-    def positions() -> list[PositionView]:
+    async def positions() -> list[PositionView]:
         """The open positions."""
         return agents.positions()
 
     @routes.get("/data/latest", tags=["market"])
-    def data_latest(limit: Candles = 1, symbol: SymbolQuery = None) -> LatestCandles:
+    async def data_latest(limit: Candles = 1, symbol: SymbolQuery = None) -> LatestCandles:
         """The newest closed candles the agent has seen (oldest first), and whether the price is stale."""
         return agents.latest(symbol, limit)
 
     @routes.post("/predict", tags=["trading"])
-    def predict(body: PredictRequest | None = None) -> PredictionView:
+    async def predict(body: PredictRequest | None = None) -> PredictionView:
         """The signal source's answer at the newest close, asked again now: every model's vote, nothing traded."""
         return agents.predict(body.symbol if body else None)
 
     @routes.post("/trade", tags=["trading"])
-    def trade(body: TradeRequest) -> OrderView:
+    async def trade(body: TradeRequest) -> OrderView:
         """Place a manual paper order; a refused one comes back ``rejected`` with the limits it broke."""
         return agents.trade(body.symbol, body.side, body.size, reduce_only=body.reduce_only)
 
