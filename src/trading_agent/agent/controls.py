@@ -37,7 +37,10 @@ def _from_json(cls: type[Any], text: str | None) -> Any:
     unknown = sorted(set(values) - known)
     if unknown:
         raise RiskError(f"unknown {cls.__name__} field(s) {', '.join(unknown)}: choose from {', '.join(sorted(known))}")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:  # a value of the wrong type or outside its enum
+        raise RiskError(f"bad {cls.__name__} {values}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,7 +59,7 @@ class RiskOverrides:
         if self.max_position_size is not None:
             object.__setattr__(self, "max_position_size", Decimal(str(self.max_position_size)))
         confidence = self.min_confidence
-        if confidence is not None and not 0 <= confidence <= 1:
+        if confidence is not None and not (isinstance(confidence, int | float) and 0 <= confidence <= 1):
             raise RiskError(f"min_confidence must be in [0, 1], got {confidence}")
 
     @property

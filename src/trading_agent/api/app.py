@@ -30,7 +30,7 @@ from trading_agent.api.middleware import REQUEST_ID_HEADER, RequestContext
 from trading_agent.api.routes import V1, analytics, backtests, control, journal, portfolio, stream
 from trading_agent.api.schemas import GUARDED_ERRORS, Health
 from trading_agent.config import AppSettings
-from trading_agent.services.agent_service import AgentNotRunningError
+from trading_agent.services.agent_service import AgentNotRunningError, RequestLimits
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.interfaces import Services
 from trading_agent.services.jobs import JobNotFoundError
@@ -134,9 +134,9 @@ def create_app(services: Services, options: ApiOptions | None = None) -> FastAPI
         app.include_router(routes, dependencies=guarded, responses=GUARDED_ERRORS)
     _allow_every_method(app, routers)
     app.include_router(stream.router(services, auth))
-    agent = services.agents.agent
-    if agent is not None:
-        _whitelist_symbols(app, (agent.instrument.id.symbol,))
+    limits = services.agents.request_limits()
+    if limits is not None:
+        _document_the_agents_limits(app, limits)
     return app
 
 
@@ -156,30 +156,33 @@ def _allow_every_method(app: FastAPI, routers: list[APIRouter]) -> None:
         return await http_exception_handler(request, exc)
 
 
-def _whitelist_symbols(app: FastAPI, symbols: tuple[str, ...]) -> None:
-    """List ``symbols`` as the only values of every ``symbol`` the agent's routes take, in the OpenAPI document.
+def _document_the_agents_limits(app: FastAPI, limits: RequestLimits) -> None:
+    """Put what the running agent accepts into the OpenAPI document, so a client built from it asks for nothing else.
 
-    The service refuses any other symbol (400, naming the one it trades); the document says so up
-    front, so a client generated from it cannot ask for another.
+    The symbol is the one it trades (the service refuses any other with 400, naming it), and a
+    maximum position size cannot be below the trading rules' minimum one.
     """
     build = app.openapi
+    symbols = list(limits.symbols)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = build()
+            schemas = document["components"]["schemas"]
             for name in ("TradeRequest", "PredictRequest"):
-                _restrict(document["components"]["schemas"][name]["properties"]["symbol"], symbols)
+                _restrict(schemas[name]["properties"]["symbol"], enum=symbols)
             for parameter in document["paths"][f"{V1}/data/latest"]["get"]["parameters"]:
                 if parameter["name"] == "symbol":
-                    _restrict(parameter["schema"], symbols)
+                    _restrict(parameter["schema"], enum=symbols)
+            _restrict(schemas["RiskRequest"]["properties"]["max_position_size"], minimum=limits.min_position_size)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _restrict(schema: dict[str, Any], symbols: tuple[str, ...]) -> None:
-    """Put the enum on the string schema (inside ``anyOf`` when the field may be null)."""
+def _restrict(schema: dict[str, Any], **constraint: object) -> None:
+    """Add ``constraint`` to the schema's non-null option (inside ``anyOf`` when the field may be null)."""
     for option in schema.get("anyOf", [schema]):
-        if option.get("type") == "string":
-            option["enum"] = list(symbols)
+        if option.get("type") != "null":
+            option.update(constraint)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -34,12 +34,14 @@ from trading_agent.storage.event_codec import encode_event
 __all__ = [
     "AgentNotRunningError",
     "AgentService",
+    "AlertPreferences",
     "CandleView",
     "ControlResult",
     "LatestCandles",
     "OrderView",
     "PositionView",
     "PredictionView",
+    "RequestLimits",
     "RiskParameters",
     "SignalView",
     "StatusView",
@@ -198,6 +200,14 @@ class RiskParameters(BaseModel):
     limits: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class RequestLimits:
+    """What the agent's routes accept: the symbols it trades, the smallest maximum position size (USD)."""
+
+    symbols: tuple[str, ...]
+    min_position_size: float
+
+
 class ControlResult(BaseModel):
     """What a control request did, and the agent's state after it."""
 
@@ -332,6 +342,15 @@ class AgentService:
         """The session's latest signals with every vote and the filters that refused them, newest first."""
         records = self._queries.signals(self.session, symbol=symbol, limit=limit, include_filtered=include_filtered)
         return [SignalLogEntry.of(record) for record in records]
+
+    def request_limits(self) -> RequestLimits | None:
+        """What the running agent's routes accept (None without the agent)."""
+        agent = self._agent
+        if agent is None:
+            return None
+        return RequestLimits(
+            symbols=(agent.instrument.id.symbol,), min_position_size=float(agent.entry_rules()[0].min_position_size)
+        )
 
     def _traded(self, symbol: str | None) -> TradingAgent:
         """The agent, when it trades ``symbol`` (None: whatever it trades); else ``ServiceError``."""

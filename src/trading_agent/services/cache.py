@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from cachetools import TTLCache
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -60,7 +60,13 @@ class ResponseCache:
         except Exception as exc:  # any Redis failure: compute instead
             _log.warning("response_cache_unavailable", error=str(exc))
             return None
-        return None if text is None else model.model_validate_json(text)
+        if text is None:
+            return None
+        try:
+            return model.model_validate_json(text)
+        except ValidationError as exc:  # written by another version sharing the Redis: compute it afresh
+            _log.warning("response_cache_unreadable", key=key, error=str(exc))
+            return None
 
     def _put(self, key: str, value: BaseModel) -> None:
         if self._redis is None:

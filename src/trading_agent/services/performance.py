@@ -1,13 +1,13 @@
 """The session's performance from its journal: by day, week or month with the backtest's metrics; one day's analytics.
 
 The equity curve is the journal's equity snapshots (the engine takes one at the end of every
-candle's step), with the running agent's equity now as the newest point. A period's return is its last
-equity over the previous period's (the first period's over the session's first snapshot); its
-trades are those that closed in it. The metrics are ``backtest.metrics.compute_metrics`` on the
-daily curve (each UTC day's last equity, after the session's first), annualised over 365 days
-(crypto trades 24/7); with fewer than two days most of them are undefined (None). Periods are in
-market time: a replay's days are its candles' days. Undefined values (NaN, infinities) are None,
-so every answer is valid JSON.
+candle's step), with the running agent's equity now as the newest point. A period's return is its
+last equity over the previous period's (the first period's over the session's first snapshot; a
+period without a snapshot keeps the equity before it); its trades are those that closed in it.
+The metrics are ``backtest.metrics.compute_metrics`` on the daily curve (each UTC day's last
+equity, after the session's first), annualised over 365 days (crypto trades 24/7); with fewer than
+two days most of them are undefined (None). Periods are in market time: a replay's days are its
+candles' days. Undefined values (NaN, infinities) are None, so every answer is valid JSON.
 """
 
 from __future__ import annotations
@@ -103,9 +103,11 @@ def _periods(curve: pd.DataFrame, trades: pd.DataFrame, period: Period) -> list[
     frequency = _FREQUENCY[period]
     ends = curve["equity"].resample(frequency, label="left", closed="left").last()
     closed = trades.assign(win=trades["pnl"] > 0, n=1).resample(frequency, label="left", closed="left")
-    table = pd.DataFrame({"equity_end": ends}).join(closed[["pnl", "fees", "win", "n"]].sum(), how="left")
-    table = table.dropna(subset=["equity_end"]).fillna(0.0)
-    table["equity_start"] = table["equity_end"].shift(1).fillna(curve["equity"].iloc[0])
+    table = pd.DataFrame({"equity_end": ends}).join(closed[["pnl", "fees", "win", "n"]].sum(), how="outer")
+    first = curve["equity"].iloc[0]
+    table["equity_end"] = table["equity_end"].ffill().fillna(first)  # a period without a snapshot kept its equity
+    table = table.fillna(0.0)
+    table["equity_start"] = table["equity_end"].shift(1).fillna(first)
     return [_period_row(start, row) for start, row in zip(table.index, table.to_dict("records"), strict=True)]
 
 
@@ -184,7 +186,7 @@ def daily_analytics(
     signals: Sequence[SignalRecord],
     day: date | None = None,
 ) -> DailyAnalytics:
-    """``day`` (default: the newest day the journal has) of ``session``."""
+    """``day`` (default: the journal's newest) of ``session``; trades and signals newest first, as journaled."""
     if day is None:
         newest = [p.ts for p in points[-1:]] + [t.ts_closed for t in trades[:1]] + [s.ts for s in signals[:1]]
         day = _day_of(max(newest)) if newest else datetime.now(UTC).date()

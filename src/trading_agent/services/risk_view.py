@@ -5,7 +5,8 @@ equity now as the newest point), so VaR and CVaR are losses over one candle (``h
 median spacing), at 95% (``risk.monitor``: historical, parametric and
 Cornish-Fisher). The risk score (0-100, lower is safer) weighs VaR, the current drawdown,
 leverage and concentration against the limits (``risk.monitor.risk_score``). Breakers and limits
-come from the running agent (None without it). Undefined values are None.
+come from the running agent (None without it). Undefined values are None, and so is everything
+measured on returns once the equity has reached zero.
 """
 
 from __future__ import annotations
@@ -81,9 +82,12 @@ def _var_views(returns: np.ndarray) -> list[VaRView]:
 def risk_view(session: str, points: Sequence[EquityPoint], exposure: Exposure | None) -> RiskView:
     """The risk report of ``session`` from its equity points (oldest first) and the agent's exposure."""
     equity = np.array([float(p.equity) for p in points], dtype=np.float64)
-    returns = equity[1:] / equity[:-1] - 1.0 if equity.size > 1 else np.empty(0)
     spacing = np.diff([p.ts for p in points]) / 1000.0
-    leverage = None if exposure is None or not equity.size else exposure.notional / float(equity[-1])
+    measurable = equity.size > 1 and bool(np.all(equity > 0))  # an account wiped out has no returns to measure
+    returns = equity[1:] / equity[:-1] - 1.0 if measurable else np.empty(0)
+    leverage = None
+    if exposure is not None and equity.size and equity[-1] > 0:
+        leverage = exposure.notional / float(equity[-1])
     report = None
     if returns.size >= _MIN_RETURNS:
         limits = exposure.limits if exposure is not None else {}
