@@ -30,7 +30,8 @@ from trading_agent.api.middleware import REQUEST_ID_HEADER, RequestContext
 from trading_agent.api.routes import V1, analytics, backtests, control, journal, portfolio, stream
 from trading_agent.api.schemas import GUARDED_ERRORS, Health
 from trading_agent.config import AppSettings
-from trading_agent.services.agent_service import AgentNotRunningError, RequestLimits
+from trading_agent.services.agent_service import AgentNotRunningError
+from trading_agent.services.agent_views import RequestLimits
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.interfaces import Services
 from trading_agent.services.jobs import JobNotFoundError

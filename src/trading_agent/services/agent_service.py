@@ -13,17 +13,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict
 from decimal import Decimal
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from trading_agent.agent import AlertPreferences, EventBus, RiskOverrides, TradingAgent
 from trading_agent.data.feeds.base import MarketFeed
-from trading_agent.domain import Direction, DomainError, Position, Side, Signal
+from trading_agent.domain import DomainError, Side
 from trading_agent.engine.errors import EngineError
+from trading_agent.services.agent_views import (
+    ACTIONS,
+    CandleView,
+    ControlResult,
+    LatestCandles,
+    OrderView,
+    PositionView,
+    PredictionView,
+    RequestLimits,
+    RiskParameters,
+    SignalView,
+    StatusView,
+    utc,
+)
 from trading_agent.services.audit import audit
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.journal_queries import EquityPoint, JournalQueries
@@ -31,191 +42,11 @@ from trading_agent.services.journal_views import SignalLogEntry, TradeLogEntry
 from trading_agent.services.risk_view import Exposure
 from trading_agent.storage.event_codec import encode_event
 
-__all__ = [
-    "AgentNotRunningError",
-    "AgentService",
-    "AlertPreferences",
-    "CandleView",
-    "ControlResult",
-    "LatestCandles",
-    "OrderView",
-    "PositionView",
-    "PredictionView",
-    "RequestLimits",
-    "RiskParameters",
-    "SignalView",
-    "StatusView",
-    "control_agent",
-]
+__all__ = ["AgentNotRunningError", "AgentService", "control_agent"]
 
 
 class AgentNotRunningError(ServiceError):
     """The request needs the trading agent, which does not run in this process."""
-
-
-_ACTION: dict[Direction, Literal["buy", "sell", "hold"]] = {
-    Direction.LONG: "buy",
-    Direction.SHORT: "sell",
-    Direction.FLAT: "hold",
-}
-
-
-def _utc(ts_ms: int) -> datetime:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
-
-
-class PositionView(BaseModel):
-    """An open position as the engine holds it (prices and money as exact decimals)."""
-
-    symbol: str
-    side: str
-    contracts: int
-    entry_price: Decimal
-    leverage: Decimal
-    margin: Decimal
-    liquidation_price: Decimal | None
-    opened: datetime
-    realized_pnl: Decimal
-    fees: Decimal
-    funding: Decimal
-
-    @classmethod
-    def of(cls, position: Position) -> PositionView:
-        """The view of ``position``."""
-        return cls(
-            symbol=position.instrument.symbol,
-            side=position.side.value,
-            contracts=position.contracts,
-            entry_price=position.entry_price,
-            leverage=position.leverage,
-            margin=position.margin,
-            liquidation_price=position.liquidation_price,
-            opened=_utc(position.ts_opened),
-            realized_pnl=position.realized_pnl,
-            fees=position.fees,
-            funding=position.funding,
-        )
-
-
-class SignalView(BaseModel):
-    """A signal with every model's vote."""
-
-    symbol: str
-    candle: datetime
-    direction: str
-    strength: float
-    confidence: float
-    model_votes: dict[str, float]
-    anomaly: bool
-
-    @classmethod
-    def of(cls, signal: Signal) -> SignalView:
-        """The view of ``signal``."""
-        return cls(
-            symbol=signal.instrument.symbol,
-            candle=_utc(signal.ts),
-            direction=signal.direction.value,
-            strength=signal.strength,
-            confidence=signal.confidence,
-            model_votes=dict(signal.model_votes),
-            anomaly=signal.anomaly,
-        )
-
-
-class StatusView(BaseModel):
-    """The portfolio and the agent now: balance, PnL, position, last price and signal, controls, breakers."""
-
-    session: str
-    series: str
-    source: str
-    mode: str | None
-    paused: bool
-    stale: bool
-    candles_traded: int
-    last_candle: datetime | None
-    last_price: float | None
-    equity: Decimal
-    cash: Decimal
-    realized_pnl: Decimal
-    unrealized_pnl: Decimal
-    fees: Decimal
-    funding: Decimal
-    trades: int
-    position: PositionView | None
-    last_signal: SignalView | None
-    breakers: dict[str, str]
-
-
-class OrderView(BaseModel):
-    """An order as the engine holds it after the risk gate: accepted, or rejected with the reason."""
-
-    order_id: str
-    client_order_id: str | None
-    symbol: str
-    side: str
-    contracts: int
-    status: str
-    reject_reason: str | None
-    created: datetime
-
-
-class CandleView(BaseModel):
-    """A closed candle (open time, UTC)."""
-
-    ts: datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-
-class LatestCandles(BaseModel):
-    """The newest candles the agent has seen, oldest first."""
-
-    symbol: str
-    series: str
-    stale: bool
-    candles: list[CandleView]
-
-
-class PredictionView(SignalView):
-    """The source's signal now: ``signal`` is ``buy``, ``sell`` or ``hold``; how long the models took."""
-
-    signal: Literal["buy", "sell", "hold"]
-    source: str
-    inference_ms: float
-
-
-class RiskParameters(BaseModel):
-    """The sizing and minimum confidence of new entries, what overrides them, and the engine's limits."""
-
-    mode: str | None
-    method: str
-    risk_per_trade: float
-    kelly_fraction: float
-    max_position_size: Decimal
-    min_confidence: float
-    overrides: dict[str, Any]
-    limits: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RequestLimits:
-    """What the agent's routes accept: the symbols it trades, the smallest maximum position size (USD)."""
-
-    symbols: tuple[str, ...]
-    min_position_size: float
-
-
-class ControlResult(BaseModel):
-    """What a control request did, and the agent's state after it."""
-
-    command: str
-    done: str
-    paused: bool
-    mode: str | None
-    breakers: dict[str, str]
 
 
 class AgentService:
@@ -312,7 +143,7 @@ class AgentService:
             paused=status.paused,
             stale=status.stale,
             candles_traded=status.candles,
-            last_candle=None if candle is None else _utc(candle.ts),
+            last_candle=None if candle is None else utc(candle.ts),
             last_price=None if candle is None else candle.close,
             equity=status.equity,
             cash=status.cash,
@@ -371,7 +202,7 @@ class AgentService:
             stale=agent.stale(),
             candles=[
                 CandleView(
-                    ts=_utc(int(bars.ts[i])),
+                    ts=utc(int(bars.ts[i])),
                     open=float(bars.open[i]),
                     high=float(bars.high[i]),
                     low=float(bars.low[i]),
@@ -392,7 +223,7 @@ class AgentService:
             raise ServiceError(f"{agent.source.name} has no signal yet: it is warming up ({len(agent.bars())} candles)")
         return PredictionView(
             **SignalView.of(signal).model_dump(),
-            signal=_ACTION[signal.direction],
+            signal=ACTIONS[signal.direction],
             source=agent.source.name,
             inference_ms=elapsed_ms,
         )
@@ -453,7 +284,7 @@ class AgentService:
             contracts=order.intent.contracts,
             status=order.status.value,
             reject_reason=order.reject_reason,
-            created=_utc(order.ts_created),
+            created=utc(order.ts_created),
         )
 
     def control(self, command: str, *, mode: str | None = None, reason: str = "") -> ControlResult:

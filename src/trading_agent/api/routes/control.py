@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from trading_agent.api.routes import V1
 from trading_agent.api.schemas import AlertsRequest, ControlRequest, ModeRequest, RiskRequest
-from trading_agent.services.agent_service import AlertPreferences, ControlResult, RiskParameters
+from trading_agent.services.agent_views import AlertPreferences, ControlResult, RiskParameters
 from trading_agent.services.interfaces import Services
 
 __all__ = ["router"]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from trading_agent.api.routes import V1
 from trading_agent.api.schemas import PredictRequest, TradeRequest
-from trading_agent.services.agent_service import LatestCandles, OrderView, PositionView, PredictionView, StatusView
+from trading_agent.services.agent_views import LatestCandles, OrderView, PositionView, PredictionView, StatusView
 from trading_agent.services.interfaces import Services
 
 __all__ = ["router"]
