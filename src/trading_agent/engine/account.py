@@ -100,13 +100,14 @@ class Account:
 
     def state(self, now_ms: int, totals: Totals, positions: Iterable[Position]) -> PortfolioState:
         """The snapshot the risk manager judges against."""
+        equity = self.equity(totals)
         return PortfolioState(
             ts=now_ms,
             cash=self.deposit + totals.realized_pnl,
-            equity=self.equity(totals),
+            equity=equity,
             unrealized_pnl=totals.unrealized_pnl,
             realized_pnl=totals.realized_pnl,
-            peak_equity=max(self.peak_equity, self.equity(totals)),
+            peak_equity=max(self.peak_equity, equity),
             day_start_equity=self.day_start_equity,
             positions=tuple(positions),
             consecutive_losses=self.consecutive_losses,

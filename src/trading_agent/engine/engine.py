@@ -22,11 +22,10 @@ A failure half-way through a change (or a refused journal write) stops the engin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from functools import partial
+from types import TracebackType
 from typing import Any
 
 from trading_agent.domain import (
@@ -103,6 +102,28 @@ class AmendRejectedError(EngineError):
     """An amend the order cannot take (price off the tick, size below what is filled, ...)."""
 
 
+class _FailureGuard:
+    """``with engine._guard:`` a failure half-way through a change stops the engine (crash-only: rebuild).
+
+    A plain context manager object, made once per engine: cheaper than a generator-based one on
+    every step.
+    """
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: TradingEngine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc is not None:
+            self._engine._failed = exc  # and the exception goes on
+
+
 class TradingEngine:
     """Orders, fills, positions, margin, funding, liquidation, exits and risk for a set of instruments."""
 
@@ -132,6 +153,7 @@ class TradingEngine:
         self._vol_multiple = config.breakers.volatility_breaker_multiple
         self._stepped = False
         self._failed: BaseException | None = None
+        self._guard = _FailureGuard(self)
         self._state.refresh()
 
     @classmethod
@@ -228,7 +250,7 @@ class TradingEngine:
             raise DuplicateClientOrderIdError(
                 f"client order id {intent.client_order_id!r} already names order {order.id} with another intent"
             )
-        with self._guard():
+        with self._guard:
             if intent.client_order_id is None:
                 intent = replace(intent, client_order_id=self._execution.next_client_id())
             now = state.now_ms
@@ -267,7 +289,7 @@ class TradingEngine:
         """Cancel an open order (by order id or client order id)."""
         self._check_alive()
         order_state = self._open_state(ref)
-        with self._guard():
+        with self._guard:
             self._execution.cancel(order_state, reason, self._state.now_ms)
             self._state.refresh()
         return self._state.orders[order_state.order.id].order
@@ -303,7 +325,7 @@ class TradingEngine:
             raise AmendRejectedError(
                 f"order {order.id}: size {intent.contracts} must exceed the {order.filled_contracts} already filled"
             )
-        with self._guard():
+        with self._guard:
             self._execution.amend(order_state, intent, reason, self._state.now_ms)
             self._state.refresh()
         return self._state.orders[order.id].order
@@ -311,7 +333,7 @@ class TradingEngine:
     def flatten(self, reason: str = "flatten requested") -> None:
         """Cancel every entry order and close every position at the next open (an emergency stop)."""
         self._check_alive()
-        with self._guard():
+        with self._guard:
             self._execution.flatten_all(reason, self._state.now_ms)
             self._state.refresh()
 
@@ -321,7 +343,7 @@ class TradingEngine:
         tripped = self._state.board.tripped
         if name not in tripped:
             raise EngineError(f"breaker {name!r} is not tripped (tripped: {', '.join(tripped) or 'none'})")
-        with self._guard():
+        with self._guard:
             now = self._state.now_ms
             self._recorder.emit(
                 CircuitBreakerReset(ts_event=now, breaker=name, reason=reason, **self._recorder.ids(now))
@@ -335,7 +357,7 @@ class TradingEngine:
         if name not in board.names or name in board.tripped:
             state = "already tripped" if name in board.tripped else f"unknown (known: {', '.join(board.names)})"
             raise EngineError(f"breaker {name!r} is {state}")
-        with self._guard():
+        with self._guard:
             now = self._state.now_ms
             self._recorder.emit(
                 CircuitBreakerTripped(ts_event=now, breaker=name, reason=reason, **self._recorder.ids(now))
@@ -370,7 +392,7 @@ class TradingEngine:
             raise EngineError(f"unknown instrument {instrument}")
         active = score > threshold
         if active is not book.anomalous:
-            with self._guard():
+            with self._guard:
                 now = state.now_ms
                 event = MarketAnomaly(
                     ts_event=now,
@@ -447,48 +469,59 @@ class TradingEngine:
     def feed(self, instrument: InstrumentId) -> BarFeed:
         """A fast callable ``(ts, open, high, low, close, volume, volatility=None, average_volatility=None)``.
 
-        The same processing as ``on_candle``, without building a ``Candle``: for backtest loops.
+        The same processing as ``on_candle``, without building a ``Candle``: for backtest loops. A
+        closure rather than a bound method: the fast path is a handful of comparisons, so the
+        call itself is a good part of its cost.
         """
-        return partial(self._on_bar, self._state.book(instrument))
+        book = self._state.book(instrument)
+        slow = self._slow_bar
 
-    def _on_bar(  # noqa: PLR0917 (the fast path takes a candle's fields positionally, like TA-Lib)
-        self,
-        book: InstrumentBook,
-        ts: int,
-        open_: float,
-        high: float,
-        low: float,
-        close: float,
-        volume: float,
-        volatility: float | None = None,
-        average_volatility: float | None = None,
+        def bar(  # noqa: PLR0917 (the fast path takes a candle's fields positionally, like TA-Lib)
+            ts: int,
+            open_: float,
+            high: float,
+            low: float,
+            close: float,
+            volume: float,
+            volatility: float | None = None,
+            average_volatility: float | None = None,
+        ) -> None:
+            if not (0.0 < low <= open_ <= high < _INF and low <= close <= high and 0.0 <= volume < _INF):
+                raise CandleInputError(
+                    f"{book.instrument.id} candle at {ts}: impossible prices or volume "
+                    f"(open {open_}, high {high}, low {low}, close {close}, volume {volume})"
+                )
+            last = book.last_ts
+            if last is not None and ts <= last:
+                raise StaleCandleError(
+                    f"{book.instrument.id} candle at {ts} is not after the last one processed ({last})"
+                )
+            if (
+                ts < book.wake_ts
+                and low > book.low_trigger
+                and high < book.high_trigger
+                and book.close_low < close < book.close_high
+                and (
+                    volatility is None
+                    or average_volatility is None
+                    or (volatility < self._vol_multiple * average_volatility) is not book.volatility_tripped
+                )
+                and self._failed is None
+            ):
+                book.last_ts, book.mark, book.volatility = ts, close, volatility
+                self._stepped = True
+                return
+            slow(book, Candle(ts, open_, high, low, close, volume), volatility, average_volatility)
+
+        return bar
+
+    def _slow_bar(
+        self, book: InstrumentBook, candle: Candle, volatility: float | None, average_volatility: float | None
     ) -> None:
-        if not (0.0 < low <= open_ <= high < _INF and low <= close <= high and 0.0 <= volume < _INF):
-            raise CandleInputError(
-                f"{book.instrument.id} candle at {ts}: impossible prices or volume "
-                f"(open {open_}, high {high}, low {low}, close {close}, volume {volume})"
-            )
-        last = book.last_ts
-        if last is not None and ts <= last:
-            raise StaleCandleError(f"{book.instrument.id} candle at {ts} is not after the last one processed ({last})")
-        if self._failed is not None:
-            self._check_alive()
-        if (
-            ts < book.wake_ts
-            and low > book.low_trigger
-            and high < book.high_trigger
-            and book.close_low < close < book.close_high
-            and (
-                volatility is None
-                or average_volatility is None
-                or (volatility < self._vol_multiple * average_volatility) is not book.volatility_tripped
-            )
-        ):
-            book.last_ts, book.mark, book.volatility = ts, close, volatility
-            self._stepped = True
-            return
-        with self._guard():
-            self._matcher.process(book, Candle(ts, open_, high, low, close, volume), volatility, average_volatility)
+        """A candle the fast path cannot rule out: the whole matching (``matching``), then new thresholds."""
+        self._check_alive()
+        with self._guard:
+            self._matcher.process(book, candle, volatility, average_volatility)
             self._stepped = True
             self._state.refresh()
 
@@ -504,12 +537,3 @@ class TradingEngine:
     def _check_alive(self) -> None:
         if self._failed is not None:
             raise EngineFailedError(f"the engine stopped after a failure ({self._failed}); rebuild it from the journal")
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """A failure half-way through a change stops the engine (crash-only: rebuild from the journal)."""
-        try:
-            yield
-        except BaseException as exc:
-            self._failed = exc
-            raise

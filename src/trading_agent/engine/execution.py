@@ -55,7 +55,7 @@ from trading_agent.engine.errors import EngineError
 from trading_agent.engine.exits import bracket_prices
 from trading_agent.engine.margin import bankruptcy_price_for_margin, realized_pnl
 from trading_agent.engine.orders import OrderEvent, OrderState
-from trading_agent.engine.recorder import PLACEHOLDER_IDS, Recorder
+from trading_agent.engine.recorder import UNSTAMPED, Recorder
 from trading_agent.engine.state import EngineState
 
 __all__ = ["Execution", "exit_side"]
@@ -100,11 +100,13 @@ class Execution:
     def transition(self, state: OrderState, make: Callable[..., OrderEvent]) -> None:
         """Emit the event ``make(order, **ids)`` builds, carrying the order as it will be after it.
 
-        The order after the event is computed by the state machine on a stand-in event; the fold
-        then applies the real one (and so checks the transition a second time).
+        The order after the event is computed by the state machine on a stand-in event and handed
+        to the fold (``EngineState.expect``), which takes it for the real event instead of
+        computing it again.
         """
-        after = state.apply(make(state.order, **PLACEHOLDER_IDS)).order
-        self._recorder.emit(make(after, **self._recorder.ids(after.ts_updated)))
+        after = state.apply(make(state.order, **UNSTAMPED))
+        self._state.expect(state, after)
+        self._recorder.emit(make(after.order, **self._recorder.ids(after.order.ts_updated)))
 
     def place(self, intent: OrderIntent, ts: int) -> Order:
         """Submit and accept an order (it rests, or waits for the next open)."""

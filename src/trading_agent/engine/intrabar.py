@@ -50,6 +50,18 @@ def _order_level(state: OrderState, falling: bool) -> Decimal | None:
     return level if reached_falling == falling else None
 
 
+def _nearer(
+    best: tuple[tuple[Decimal, int, int], Trigger] | None,
+    key: tuple[Decimal, int, int],
+    level: Decimal,
+    order_id: OrderId | None,
+) -> tuple[tuple[Decimal, int, int], Trigger] | None:
+    """``best``, or the candidate ``(key, Trigger(level, order_id))`` when its key comes first."""
+    if best is None or key < best[0]:
+        return key, Trigger(level, order_id)
+    return best
+
+
 def next_trigger(
     book: InstrumentBook,
     orders: Mapping[OrderId, OrderState],
@@ -57,28 +69,29 @@ def next_trigger(
     end: Decimal,
     eligible: Callable[[OrderId], bool],
 ) -> Trigger | None:
-    """The first level in ``[start, end]`` (either direction) the price reaches, or ``None``."""
+    """The first level in ``[start, end]`` (either direction) the price reaches, or ``None``.
+
+    Candidates are ranked by ``(distance along the leg, rank, submission index)``: the liquidation
+    (rank 0), then the position's stop (1), then other orders (2).
+    """
     if start == end:
         return None
     falling = end < start
     low, high = (end, start) if falling else (start, end)
     best: tuple[tuple[Decimal, int, int], Trigger] | None = None
-
-    def consider(level: Decimal, rank: int, index: int, order_id: OrderId | None) -> None:
-        nonlocal best
-        if not low <= level <= high:
-            return
-        key = (-level if falling else level, rank, index)
-        if best is None or key < best[0]:
-            best = (key, Trigger(level, order_id))
-
     position = book.position
     liquidation = position.liquidation_price if position is not None else None
-    if position is not None and liquidation is not None and (position.side is PositionSide.LONG) == falling:
-        consider(liquidation, 0, 0, None)
+    if (
+        position is not None
+        and liquidation is not None
+        and (position.side is PositionSide.LONG) == falling
+        and low <= liquidation <= high
+    ):
+        best = _nearer(best, (-liquidation if falling else liquidation, 0, 0), liquidation, None)
     for index, order_id in enumerate(book.open_orders):
         state = orders[order_id]
         level = _order_level(state, falling)
-        if level is not None and eligible(order_id):
-            consider(level, 1 if state.order.intent.role.is_stop else 2, index, order_id)
+        if level is not None and low <= level <= high and eligible(order_id):
+            rank = 1 if state.order.intent.role.is_stop else 2
+            best = _nearer(best, (-level if falling else level, rank, index), level, order_id)
     return None if best is None else best[1]

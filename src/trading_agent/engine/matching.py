@@ -161,9 +161,11 @@ class CandleMatcher:
         """Walk one leg ``(start, end)``; return whether a position was opened on it."""
         start, end = leg
         opened = False
-        while (
-            trigger := next_trigger(book, self._state.orders, start, end, lambda oid: self._eligible(oid, skip))
-        ) is not None:
+
+        def eligible(order_id: OrderId) -> bool:
+            return self._eligible(order_id, skip)
+
+        while (trigger := next_trigger(book, self._state.orders, start, end, eligible)) is not None:
             before = book.position
             if trigger.order_id is None:
                 self._execution.liquidate(book, candle.ts)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from trading_agent.domain import (
     Event,
     Fill,
     Instrument,
     InstrumentId,
+    OrderIntent,
     Position,
     PositionChanged,
     PositionClosed,
@@ -36,6 +38,7 @@ from trading_agent.engine.margin import (
     reduce_position,
 )
 from trading_agent.engine.orders import DuplicateFillError, FillMismatchError
+from trading_agent.engine.recorder import UNSTAMPED
 
 __all__ = [
     "DuplicateFillError",
@@ -88,13 +91,28 @@ def _side_of(side: Side) -> PositionSide:
     return PositionSide.LONG if side is Side.BUY else PositionSide.SHORT
 
 
-def _liquidation(position: Position, instrument: Instrument) -> Decimal | None:
+def _liquidation(
+    side: PositionSide, contracts: int, entry: Decimal, margin: Decimal, instrument: Instrument
+) -> Decimal | None:
     """``None`` once funding has eaten the whole margin: such a position is liquidated at once."""
-    if position.margin <= 0:
+    if margin <= 0:
         return None
-    return liquidation_price_for_margin(
-        position.side, position.contracts, position.entry_price, position.margin, instrument
-    )
+    return liquidation_price_for_margin(side, contracts, entry, margin, instrument)
+
+
+def _trade_log(opened_by: OrderIntent | None) -> dict[str, Any]:
+    """The blueprint's log fields of a trade, from the order that opened its position (none without it)."""
+    if opened_by is None:
+        return {}
+    conditions = {"leverage": float(opened_by.leverage)}
+    if opened_by.stop_distance is not None:
+        conditions["stop_distance"] = float(opened_by.stop_distance)
+    signal = opened_by.signal
+    return {
+        "signal_confidence": signal.confidence if signal is not None else None,
+        "model_predictions": dict(signal.model_votes) if signal is not None else {},
+        "market_conditions": conditions,
+    }
 
 
 def _open(
@@ -108,28 +126,29 @@ def _open(
     ts: int,
 ) -> tuple[PositionState, Event]:
     margin = position_margin(contracts, fill.price, leverage, instrument)
+    side = _side_of(fill.side)
     position = Position(
         instrument=instrument.id,
-        side=_side_of(fill.side),
+        side=side,
         contracts=contracts,
         entry_price=fill.price,
         leverage=leverage,
         margin=margin,
-        liquidation_price=None,
+        liquidation_price=_liquidation(side, contracts, fill.price, margin, instrument),
         ts_opened=ts,
         fees=fee,
     )
-    position = replace(position, liquidation_price=_liquidation(position, instrument))
     new_state = replace(
         state,
         position=position,
         fees=state.fees + fee,
+        trade_ids=frozenset({fill.trade_id}),
         round_trip_contracts=contracts,
         round_trip_margin=margin,
         exit_contracts=0,
         exit_value=_ZERO,
     )
-    return new_state, PositionOpened(ts_event=ts, position=position)
+    return new_state, PositionOpened(ts_event=ts, position=position, **UNSTAMPED)
 
 
 def _increase(
@@ -137,22 +156,24 @@ def _increase(
 ) -> tuple[PositionState, Event]:
     grown = increase_position(position.contracts, position.entry_price, fill.contracts, fill.price)
     added_margin = position_margin(fill.contracts, fill.price, position.leverage, instrument)
+    margin = position.margin + added_margin
     new_position = replace(
         position,
         contracts=grown.contracts,
         entry_price=grown.entry_price,
-        margin=position.margin + added_margin,
+        margin=margin,
+        liquidation_price=_liquidation(position.side, grown.contracts, grown.entry_price, margin, instrument),
         fees=position.fees + fill.fee,
     )
-    new_position = replace(new_position, liquidation_price=_liquidation(new_position, instrument))
     new_state = replace(
         state,
         position=new_position,
         fees=state.fees + fill.fee,
+        trade_ids=state.trade_ids | {fill.trade_id},
         round_trip_contracts=state.round_trip_contracts + fill.contracts,
         round_trip_margin=state.round_trip_margin + added_margin,
     )
-    return new_state, PositionChanged(ts_event=ts, position=new_position)
+    return new_state, PositionChanged(ts_event=ts, position=new_position, **UNSTAMPED)
 
 
 def _reduce(
@@ -165,6 +186,7 @@ def _reduce(
     instrument: Instrument,
     ts: int,
     exit_reason: str,
+    opened_by: OrderIntent | None,
 ) -> tuple[PositionState, Event]:
     reduction = reduce_position(
         position.side,
@@ -177,23 +199,32 @@ def _reduce(
     )
     trip_pnl = position.realized_pnl + reduction.realized_pnl
     trip_fees = position.fees + fee
-    new_state = replace(
-        state,
-        realized_pnl=state.realized_pnl + reduction.realized_pnl,
-        fees=state.fees + fee,
-        exit_contracts=state.exit_contracts + closed,
-        exit_value=state.exit_value + closed * fill.price,
-    )
+    realized_pnl = state.realized_pnl + reduction.realized_pnl
+    fees = state.fees + fee
+    exit_contracts = state.exit_contracts + closed
+    exit_value = state.exit_value + closed * fill.price
     if reduction.contracts > 0:
+        margin = position.margin - reduction.released_margin
         smaller = replace(
             position,
             contracts=reduction.contracts,
-            margin=position.margin - reduction.released_margin,
+            margin=margin,
+            liquidation_price=_liquidation(
+                position.side, reduction.contracts, position.entry_price, margin, instrument
+            ),
             realized_pnl=trip_pnl,
             fees=trip_fees,
         )
-        smaller = replace(smaller, liquidation_price=_liquidation(smaller, instrument))
-        return replace(new_state, position=smaller), PositionChanged(ts_event=ts, position=smaller)
+        reduced = replace(
+            state,
+            position=smaller,
+            realized_pnl=realized_pnl,
+            fees=fees,
+            trade_ids=state.trade_ids | {fill.trade_id},
+            exit_contracts=exit_contracts,
+            exit_value=exit_value,
+        )
+        return reduced, PositionChanged(ts_event=ts, position=smaller, **UNSTAMPED)
     pnl = trip_pnl - trip_fees - position.funding
     margin = state.round_trip_margin
     trade = Trade(
@@ -202,7 +233,7 @@ def _reduce(
         side=position.side,
         contracts=state.round_trip_contracts,
         entry_price=position.entry_price,
-        exit_price=new_state.exit_value / new_state.exit_contracts,
+        exit_price=exit_value / exit_contracts,
         pnl=pnl,
         pnl_percent=pnl / margin * _HUNDRED if margin > 0 else _ZERO,
         fees=trip_fees,
@@ -210,11 +241,20 @@ def _reduce(
         ts_opened=position.ts_opened,
         ts_closed=ts,
         exit_reason=exit_reason,
+        **_trade_log(opened_by),
     )
     flat = replace(
-        new_state, position=None, round_trip_contracts=0, round_trip_margin=_ZERO, exit_contracts=0, exit_value=_ZERO
+        state,
+        position=None,
+        realized_pnl=realized_pnl,
+        fees=fees,
+        trade_ids=frozenset(),
+        round_trip_contracts=0,
+        round_trip_margin=_ZERO,
+        exit_contracts=0,
+        exit_value=_ZERO,
     )
-    return flat, PositionClosed(ts_event=ts, trade=trade)
+    return flat, PositionClosed(ts_event=ts, trade=trade, **UNSTAMPED)
 
 
 def apply_fill(
@@ -225,13 +265,17 @@ def apply_fill(
     leverage: Decimal,
     ts: int,
     exit_reason: str = "fill",
+    opened_by: OrderIntent | None = None,
 ) -> tuple[PositionState, tuple[Event, ...]]:
     """Apply one fill; return the new state and the events it caused (in order).
 
     Events: ``PositionOpened``, ``PositionChanged`` (add or partial reduce), ``PositionClosed``
     (with the ``Trade``); a flip yields ``PositionClosed`` then ``PositionOpened``. ``leverage`` is
-    used only when a position opens. Raises ``DuplicateFillError`` for a repeated ``trade_id`` and
-    ``FillMismatchError`` for a fill or instrument of another instrument.
+    used only when a position opens. ``opened_by``, the order that opened the position, gives a
+    closed trade its log fields (signal confidence, model votes, leverage and stop distance). The
+    events are not stamped yet (``UNSTAMPED`` ids): the engine's recorder stamps them. Raises
+    ``DuplicateFillError`` for a repeated ``trade_id`` and ``FillMismatchError`` for a fill or
+    instrument of another instrument.
     """
     if fill.instrument != state.instrument or instrument.id != state.instrument:
         raise FillMismatchError(f"fill {fill.trade_id} on {fill.instrument} applied to the {state.instrument} position")
@@ -242,23 +286,30 @@ def apply_fill(
         opened, event = _open(
             state, fill, contracts=fill.contracts, fee=fill.fee, instrument=instrument, leverage=leverage, ts=ts
         )
-        return replace(opened, trade_ids=frozenset({fill.trade_id})), (event,)
+        return opened, (event,)
     if position.side is _side_of(fill.side):
         grown, event = _increase(state, position, fill, instrument, ts)
-        return replace(grown, trade_ids=state.trade_ids | {fill.trade_id}), (event,)
+        return grown, (event,)
     closed = min(fill.contracts, position.contracts)
     close_fee = fill.fee if closed == fill.contracts else fill.fee * closed / fill.contracts
     reduced, event = _reduce(
-        state, position, fill, closed=closed, fee=close_fee, instrument=instrument, ts=ts, exit_reason=exit_reason
+        state,
+        position,
+        fill,
+        closed=closed,
+        fee=close_fee,
+        instrument=instrument,
+        ts=ts,
+        exit_reason=exit_reason,
+        opened_by=opened_by,
     )
     remainder = fill.contracts - closed
     if remainder == 0:
-        ids = frozenset[TradeId]() if reduced.position is None else state.trade_ids | {fill.trade_id}
-        return replace(reduced, trade_ids=ids), (event,)
+        return reduced, (event,)
     flipped, opened_event = _open(
         reduced, fill, contracts=remainder, fee=fill.fee - close_fee, instrument=instrument, leverage=leverage, ts=ts
     )
-    return replace(flipped, trade_ids=frozenset({fill.trade_id})), (event, opened_event)
+    return flipped, (event, opened_event)
 
 
 def apply_funding(state: PositionState, amount: Decimal, instrument: Instrument) -> PositionState:
@@ -271,7 +322,8 @@ def apply_funding(state: PositionState, amount: Decimal, instrument: Instrument)
     """
     if state.position is None:
         raise NoPositionError(f"funding of {amount} applied to the flat {state.instrument} position")
-    margin = state.position.margin - amount
-    position = replace(state.position, funding=state.position.funding + amount, margin=margin)
-    position = replace(position, liquidation_price=_liquidation(position, instrument))
+    held = state.position
+    margin = held.margin - amount
+    liquidation = _liquidation(held.side, held.contracts, held.entry_price, margin, instrument)
+    position = replace(held, funding=held.funding + amount, margin=margin, liquidation_price=liquidation)
     return replace(state, position=position, funding=state.funding + amount)

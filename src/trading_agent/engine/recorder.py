@@ -8,7 +8,7 @@ journal stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -16,8 +16,10 @@ from trading_agent.domain import Event
 
 __all__ = ["Recorder"]
 
-PLACEHOLDER_IDS: dict[str, Any] = {"event_id": "", "ts_init": 0}
-"""Identity fields of an event that is built only to compute a state, never recorded."""
+UNSTAMPED: Mapping[str, Any] = {"event_id": "", "ts_init": 0}  # a dict (typed read-only): ``**`` unpacks it fastest
+"""Identity fields of an event not stamped (yet): a stand-in built only to compute a state, or a
+derived event (a position event the fold returns) that ``emit`` stamps before recording it. Passing
+them explicitly spares the ``Event`` defaults (a fresh UUID and a clock reading) thrown away at once."""
 
 
 class Recorder:

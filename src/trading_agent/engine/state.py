@@ -50,7 +50,6 @@ from trading_agent.domain import (
     PositionLiquidated,
     PositionSide,
     RiskApproved,
-    Trade,
 )
 from trading_agent.engine.account import Account, Totals
 from trading_agent.engine.book import ALWAYS, InstrumentBook
@@ -58,8 +57,9 @@ from trading_agent.engine.config import EngineConfig
 from trading_agent.engine.errors import EngineError
 from trading_agent.engine.funding import next_funding_time
 from trading_agent.engine.margin import unrealized_pnl
-from trading_agent.engine.orders import OrderState
+from trading_agent.engine.orders import OrderEvent, OrderState
 from trading_agent.engine.positions import apply_fill, apply_funding
+from trading_agent.engine.recorder import UNSTAMPED
 from trading_agent.risk.breakers import (
     BreakerBoard,
     DailyLossBreaker,
@@ -77,22 +77,6 @@ _BAND_MARGIN = 1e-6  # relative width kept between a close band and the level it
 
 class UnknownOrderError(EngineError):
     """No order has that id or client order id."""
-
-
-def _with_context(trade: Trade, intent: OrderIntent | None) -> Trade:
-    """The trade with the blueprint's log fields from the order that opened it."""
-    if intent is None:
-        return trade
-    conditions = {"leverage": float(intent.leverage)}
-    if intent.stop_distance is not None:
-        conditions["stop_distance"] = float(intent.stop_distance)
-    signal = intent.signal
-    return replace(
-        trade,
-        signal_confidence=signal.confidence if signal is not None else None,
-        model_predictions=dict(signal.model_votes) if signal is not None else {},
-        market_conditions=conditions,
-    )
 
 
 class EngineState:
@@ -117,6 +101,7 @@ class EngineState:
         self.requested: dict[ClientOrderId, int] = {}  # contracts asked for, where the risk manager changed them
         self.orders_made = 0
         self.fills_made = 0
+        self._expected: tuple[OrderState, OrderState] | None = None
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -198,6 +183,24 @@ class EngineState:
 
     # --- the fold ---------------------------------------------------------------------------------
 
+    def expect(self, before: OrderState, after: OrderState) -> None:
+        """Hand the fold the state the next order event leads to, computed from ``before`` by the caller.
+
+        ``Execution.transition`` runs the state machine once to build the event (a stand-in that
+        differs only in ``event_id`` and ``ts_init``, which the state machine never reads), so the
+        fold need not run it a second time: it takes ``after`` when the event carries exactly
+        ``after.order`` and the order is still in state ``before``, and applies the event otherwise.
+        """
+        self._expected = (before, after)
+
+    def _order_after(self, event: OrderEvent) -> OrderState:
+        """The order's state after ``event``: the one handed over by ``expect`` when it fits, else computed."""
+        current = self.orders[event.order.id]
+        expected, self._expected = self._expected, None
+        if expected is not None and expected[0] is current and expected[1].order is event.order:
+            return expected[1]
+        return current.apply(event)
+
     def apply(self, event: Event) -> tuple[Event, ...]:
         """Apply one event; return the position events it implies (not yet stamped)."""
         match event:
@@ -209,7 +212,7 @@ class EngineState:
             case OrderFilled():
                 return self._apply_fill(event)
             case OrderAccepted() | OrderRejected() | OrderCanceled() | OrderAmended():
-                state = self.orders[event.order.id].apply(event)
+                state = self._order_after(event)
                 self.orders[event.order.id] = state
                 book = self.books.get(state.order.intent.instrument)
                 if book is not None:
@@ -221,7 +224,11 @@ class EngineState:
                 book.position_state = apply_funding(book.position_state, amount, book.instrument)
                 book.next_funding_ts = rate.ts + book.instrument.funding_interval_s * 1000
                 position = book.position
-                return () if position is None else (PositionChanged(ts_event=event.ts_event, position=position),)
+                return (
+                    ()
+                    if position is None
+                    else (PositionChanged(ts_event=event.ts_event, position=position, **UNSTAMPED),)
+                )
             case RiskApproved(intent=intent, requested_contracts=requested) if requested is not None:
                 if intent.client_order_id is not None:
                     self.requested[intent.client_order_id] = requested
@@ -247,7 +254,7 @@ class EngineState:
             self.account.peak_equity = self.account.equity(self.totals())
 
     def _apply_fill(self, event: OrderFilled) -> tuple[Event, ...]:
-        state = self.orders[event.order.id].apply(event)
+        state = self._order_after(event)
         self.orders[event.order.id] = state
         self.fills_made += 1
         intent, fill = state.order.intent, event.fill
@@ -256,13 +263,19 @@ class EngineState:
         before = book.position
         reason = "reversal" if intent.role is OrderRole.ENTRY else intent.role.value
         book.position_state, derived = apply_fill(
-            book.position_state, fill, book.instrument, leverage=intent.leverage, ts=fill.ts, exit_reason=reason
+            book.position_state,
+            fill,
+            book.instrument,
+            leverage=intent.leverage,
+            ts=fill.ts,
+            exit_reason=reason,
+            opened_by=book.entry_intent,
         )
         after = book.position
         out: list[Event] = []
         for position_event in derived:
             out.append(
-                self._closed(position_event, book, intent.role)
+                self._closed(position_event, intent.role)
                 if isinstance(position_event, PositionClosed)
                 else position_event
             )
@@ -279,12 +292,11 @@ class EngineState:
             self.account.record_entry(fill.ts)
         return tuple(out)
 
-    def _closed(self, event: PositionClosed, book: InstrumentBook, role: OrderRole) -> Event:
-        trade = _with_context(event.trade, book.entry_intent)
-        self.account.record_trade(trade)
+    def _closed(self, event: PositionClosed, role: OrderRole) -> Event:
+        self.account.record_trade(event.trade)
         if role is OrderRole.LIQUIDATION:
-            return PositionLiquidated(ts_event=event.ts_event, trade=trade)
-        return replace(event, trade=trade)
+            return PositionLiquidated(ts_event=event.ts_event, trade=event.trade, **UNSTAMPED)
+        return event
 
     # --- the fast path's thresholds ---------------------------------------------------------------
 

@@ -9,7 +9,7 @@ the engine acts on. Timestamps are UTC epoch milliseconds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -271,9 +271,14 @@ class BreakerBoard:
 
     def check(self, observation: Observation, now_ms: int) -> list[CircuitBreakerReset | CircuitBreakerTripped]:
         """What ``update`` would do, without doing it: the resets, then the trips of what is left untripped."""
-        resets = self._resets(observation, now_ms)
-        untripped = set(self._breakers) - (set(self._tripped) - {event.breaker for event in resets})
-        events: list[CircuitBreakerReset | CircuitBreakerTripped] = list(resets)
+        events: list[CircuitBreakerReset | CircuitBreakerTripped] = []
+        untripped: Collection[str]
+        if self._tripped:
+            resets = self._resets(observation, now_ms)
+            untripped = set(self._breakers) - (set(self._tripped) - {event.breaker for event in resets})
+            events.extend(resets)
+        else:  # the usual case: nothing to reset, every breaker to check, no set arithmetic
+            untripped = self._breakers.keys()
         events.extend(self._trips(observation, now_ms, untripped))
         return events
 
@@ -324,7 +329,7 @@ class BreakerBoard:
         self.apply(event)
         return event
 
-    def _trips(self, observation: Observation, now_ms: int, untripped: set[str]) -> list[CircuitBreakerTripped]:
+    def _trips(self, observation: Observation, now_ms: int, untripped: Collection[str]) -> list[CircuitBreakerTripped]:
         events: list[CircuitBreakerTripped] = []
         for name, breaker in self._breakers.items():
             if name in untripped and (reason := breaker.check(observation)) is not None:
