@@ -9,6 +9,9 @@ two epochs: built in about a minute to time inference, not to trade well.
 
 from __future__ import annotations
 
+import os
+import platform
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +55,10 @@ __all__ = [
     "BuiltBundle",
     "Wiring",
     "bench_candles",
+    "free_port",
+    "machine",
     "register_production",
+    "run_env",
     "train_bundle",
     "write_replay_csv",
 ]
@@ -195,3 +201,37 @@ def write_replay_csv(frame: pd.DataFrame, path: Path) -> None:
     out = frame[["open", "high", "low", "close", "volume"]].copy()
     out.insert(0, "timestamp", pd.DatetimeIndex(frame.index).as_unit("ms").asi8)
     out.to_csv(path, index=False)
+
+
+def machine() -> str:
+    """Cores, CPU model, RAM and Python version of this machine, in one line."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
+    return f"{os.cpu_count()} cores ({model}), {mem_kb / 2**20:.1f} GB RAM, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_env(run_dir: Path, tracking_uri: str) -> dict[str, str]:
+    """The environment of a ``trading-agent`` child: its own SQLite database in ``run_dir``, the registry at
+    ``tracking_uri``, ``config/``, and an unreachable Delta (a replay never waits on the network)."""
+    return os.environ | {
+        "TRADING_AGENT_MLFLOW_TRACKING_URI": tracking_uri,
+        "TRADING_AGENT_DATABASE_URL": f"sqlite:///{run_dir / 'trading.db'}",
+        "TRADING_AGENT_CONFIG_DIR": str(CONFIG_DIR),
+        "TRADING_AGENT_DELTA__REST_URL": "https://delta.invalid",
+        "PYTHONWARNINGS": "ignore",
+        "COLUMNS": "200",
+    }

@@ -33,8 +33,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,15 +47,23 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.agent_setup import SERIES, Wiring, bench_candles, register_production, train_bundle, write_replay_csv
-from benchmarks.btc_market import CONFIG_DIR
-from trading_agent.agent import SignalSource, SourceOutput, TradingAgent
+from benchmarks.agent_setup import (
+    SERIES,
+    Wiring,
+    bench_candles,
+    free_port,
+    machine,
+    register_production,
+    run_env,
+    train_bundle,
+    write_replay_csv,
+)
+from trading_agent.agent import SignalSource, TradingAgent
 from trading_agent.data.feeds.replay import ReplayFeed
 from trading_agent.data.frames import candles_from_frame
 from trading_agent.domain import Candle, CandleClosed, Event, RiskRejected, SignalFiltered, Timeframe
 from trading_agent.engine import MemoryJournal
 from trading_agent.engine.journal import Journal
-from trading_agent.features import Bars
 from trading_agent.storage import SqlJournal, create_database_engine
 
 __all__ = ["main"]
@@ -77,29 +83,15 @@ def _higher() -> list[Timeframe]:
     return [Timeframe.parse(tf) for tf in text.split(",") if tf.strip()]
 
 
-class _TimedSource:
-    """A source that remembers how long its last ``on_candle`` took (ns)."""
+class _LastInference:
+    """The source's time on the newest candle, in ms (the agent's own inference observer reports it)."""
 
-    def __init__(self, inner: SignalSource) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.all_in = inner.all_in
-        self.last_ns = 0
+    def __init__(self) -> None:
+        self.ms = 0.0
 
-    def warm(self, candle: Candle) -> None:
-        self.inner.warm(candle)
-
-    def on_candle(self, candle: Candle, bars: Bars) -> SourceOutput:
-        started = time.perf_counter_ns()
-        answer = self.inner.on_candle(candle, bars)
-        self.last_ns = time.perf_counter_ns() - started
-        return answer
-
-    def save_state(self) -> bytes | None:
-        return self.inner.save_state()
-
-    def restore_state(self, blob: bytes) -> None:
-        self.inner.restore_state(blob)
+    def __call__(self, kind: str, seconds: float) -> None:
+        if kind == "candle":
+            self.ms = seconds * 1000
 
 
 class _TimedJournal:
@@ -149,9 +141,11 @@ def _describe(events: Counter[str]) -> str:
 
 
 def _latency(
-    agent: TradingAgent, source: _TimedSource, journal: _TimedJournal, warm: Sequence[Candle], timed: Sequence[Candle]
+    agent: TradingAgent, journal: _TimedJournal, warm: Sequence[Candle], timed: Sequence[Candle]
 ) -> tuple[np.ndarray, Counter[str]]:
     """Per timed candle, milliseconds of ``on_candle``, of the source and of the journal within it; the events."""
+    source = _LastInference()
+    agent.observe_inference(source)
     for candle in warm:
         agent.warm(candle)
     journal.take()
@@ -162,7 +156,7 @@ def _latency(
         elapsed = time.perf_counter_ns() - started
         spent = journal.take()
         if i >= UNTIMED_CALLS:
-            rows.append((elapsed / 1e6, source.last_ns / 1e6, spent / 1e6))
+            rows.append((elapsed / 1e6, source.ms, spent / 1e6))
             _tally(events, committed)
     return np.asarray(rows), events
 
@@ -180,11 +174,11 @@ def _latency_part(
     for label, make in sources.items():
         for kind in ("memory", "sqlite"):
             session = f"lat-{kind}-{label}"
-            source, journal = _TimedSource(make()), _TimedJournal(_journal(kind, tmp, session))
+            journal = _TimedJournal(_journal(kind, tmp, session))
             agent = wiring.agent(
-                source, journal, session=session, state=tmp / f"{session}.state", model_sharpe=_sharpe(wiring, label)
+                make(), journal, session=session, state=tmp / f"{session}.state", model_sharpe=_sharpe(wiring, label)
             )
-            ms, events = _latency(agent, source, journal, warm, timed)
+            ms, events = _latency(agent, journal, warm, timed)
             p50, p99, worst = np.percentile(ms[:, 0], [50, 99, 100])
             (s50, j50), (s99, j99) = np.percentile(ms[:, 1:], [50, 99], axis=0)
             met = "met" if p99 <= GOAL_P99_MS else "MISSED"
@@ -224,19 +218,6 @@ def _replay_part(
         summary.add_row(f"replay (agent.run), {label}, SQLite, {agent.candles:,} candles", f"{rate:,.0f}/s", "", "")
 
 
-def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
-    return f"{os.cpu_count()} cores ({model}), {mem_kb / 2**20:.1f} GB RAM, Python {platform.python_version()}"
-
-
 def _load() -> str:
     one, five, _ = os.getloadavg()
     busy = " [red](something else is running: the figures will be pessimistic)[/]" if one > 0.7 else ""
@@ -265,20 +246,11 @@ def _paper_rss(tmp: Path, csv: Path, candles: int, strategy: str, tracking_uri: 
     """Peak RSS (MB) and wall time of the ``paper`` command replaying ``csv`` in a child process."""
     run_dir = tmp / f"run-{strategy}"
     run_dir.mkdir()
-    env = os.environ | {
-        "TRADING_AGENT_MLFLOW_TRACKING_URI": tracking_uri,
-        "TRADING_AGENT_DATABASE_URL": f"sqlite:///{run_dir / 'trading.db'}",
-        "TRADING_AGENT_CONFIG_DIR": str(CONFIG_DIR),
-        "TRADING_AGENT_DELTA__REST_URL": "https://delta.invalid",
-        "PYTHONWARNINGS": "ignore",
-        "COLUMNS": "200",
-    }
+    env = run_env(run_dir, tracking_uri)
     command = [sys.executable, "-m", "trading_agent"]
     if strategy == "ensemble":  # `run`: the agent with the registry's production ensemble, and the API
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        command += ["run", "--replay", str(csv), "--last", str(candles), "--session", "bench-run", "--port", str(port)]
+        command += ["run", "--replay", str(csv), "--last", str(candles), "--session", "bench-run"]
+        command += ["--port", str(free_port())]
     else:
         command += ["paper", "--replay", str(csv), "--last", str(candles), "--strategy", strategy]
         command += ["--session", f"bench-{strategy}"]
@@ -373,7 +345,7 @@ def main() -> None:
     higher = _higher()
     console = Console()
     console.width = max(console.width, 120)
-    console.print(f"machine: {_machine()}; {_load()}.", highlight=False)
+    console.print(f"machine: {machine()}; {_load()}.", highlight=False)
     console.print("Run nothing else heavy meanwhile: the figures assume an idle machine.")
     frame, data_label = bench_candles(TRAIN_CANDLES + max(n_timed + UNTIMED_CALLS, n_replay))
     wiring = Wiring()

@@ -211,6 +211,11 @@ class TradingAgent:
         """What the agent is doing now, for the status view, the API and the bot."""
         return AgentStatus.of(self)
 
+    @property
+    def window_length(self) -> int:
+        """Candles in the window now (without building the window's ``Bars``)."""
+        return len(self._window)
+
     def bars(self) -> Bars:
         """The candle window (the newest last): what the rules, the filters and the stops read."""
         return self._window.bars()

@@ -65,6 +65,7 @@ class AgentService:
         self._agent = agent
         self._bus = bus
         self._feed = feed
+        self._prediction: PredictionView | None = None
 
     @property
     def fetch_errors(self) -> int | None:
@@ -214,19 +215,33 @@ class AgentService:
         )
 
     def predict(self, symbol: str | None = None) -> PredictionView:
-        """The source's signal at the newest close, asked again (nothing traded); ``ServiceError`` before its first."""
+        """The source's signal at the newest close (nothing traded); ``ServiceError`` before its first.
+
+        The models run once per candle: the source's answer depends only on the candles it has
+        taken in, so later requests for the same newest candle get the same answer from memory
+        (``cached``), with the time the models took for it.
+        """
         agent = self._traded(symbol)
+        newest = None if agent.last_candle is None else agent.last_candle.ts
+        memo = self._prediction
+        if memo is not None and newest is not None and memo.candle == utc(newest):
+            return memo.model_copy(update={"cached": True})
         started = time.perf_counter()
         signal = agent.predict()
         elapsed_ms = (time.perf_counter() - started) * 1000
         if signal is None:
-            raise ServiceError(f"{agent.source.name} has no signal yet: it is warming up ({len(agent.bars())} candles)")
-        return PredictionView(
+            raise ServiceError(
+                f"{agent.source.name} has no signal yet: it is warming up ({agent.window_length} candles)"
+            )
+        prediction = PredictionView(
             **SignalView.of(signal).model_dump(),
             signal=ACTIONS[signal.direction],
             source=agent.source.name,
             inference_ms=elapsed_ms,
+            cached=False,
         )
+        self._prediction = prediction
+        return prediction
 
     def risk_parameters(self) -> RiskParameters:
         """The sizing and minimum confidence of new entries in force, the overrides, and the engine's limits."""

@@ -160,11 +160,16 @@ class LatestCandles(BaseModel):
 
 
 class PredictionView(SignalView):
-    """The source's signal now: ``signal`` is ``buy``, ``sell`` or ``hold``; how long the models took."""
+    """The source's signal now: ``signal`` is ``buy``, ``sell`` or ``hold``; how long the models took.
+
+    ``cached``: the answer was computed for this candle by an earlier request (``inference_ms`` is
+    that computation's time).
+    """
 
     signal: Literal["buy", "sell", "hold"]
     source: str
     inference_ms: float
+    cached: bool
 
 
 class RiskParameters(BaseModel):

@@ -78,7 +78,7 @@ class Services:
         else:
             checks["agent"] = "paused" if agent.controls.paused else "trading"
             checks["feed"] = "no candle yet" if agent.last_candle is None else "stale" if agent.stale() else "fresh"
-            seen, needed = len(agent.bars()), agent.source.warmup
+            seen, needed = agent.window_length, agent.source.warmup
             checks["source"] = f"{agent.source.name} " + (
                 "ready" if seen > needed else f"warming up ({seen} of {needed + 1} candles)"
             )

@@ -133,6 +133,9 @@ async def test_data_latest_and_predict_read_the_agents_window_without_trading(
     assert answer.status_code == 200 and expected is not None
     assert prediction["direction"] == expected.direction.value and prediction["model_votes"] == expected.model_votes
     assert prediction["signal"] in ("buy", "sell", "hold") and prediction["inference_ms"] > 0
+    assert not prediction["cached"]
+    again = (await client.post("/api/v1/predict", headers=AUTH)).json()
+    assert again["cached"] and again | {"cached": False} == prediction  # the models ran once for this candle
     assert agent.engine.sequence == before  # nothing journaled
     other = await client.post("/api/v1/predict", json={"symbol": "ETHUSD"}, headers=AUTH)
     assert other.status_code == 400 and "BTCUSD" in other.json()["detail"]
