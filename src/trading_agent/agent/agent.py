@@ -162,9 +162,17 @@ class TradingAgent:
     ) -> TradingAgent:
         """The agent of ``journal``'s session: a new one, or resumed where the journal stops.
 
-        ``clock`` stamps ``ts_init`` (None: market time, as a replay must).
+        The controls and the last journaled signal come back with the engine. ``clock`` stamps
+        ``ts_init`` (None: market time, as a replay must).
         """
         controls = AgentControls()
+        signals: list[Signal] = []
+
+        def observe(event: Event) -> None:
+            controls.observe(event)
+            if isinstance(event, SignalGenerated):
+                signals[:] = [event.signal]
+
         engine = TradingEngine.rebuild(
             config,
             [instrument],
@@ -172,11 +180,13 @@ class TradingAgent:
             publishers=publishers,
             funding={instrument.id: funding} if funding is not None else None,
             clock=clock,
-            observe=controls.observe,
+            observe=observe,
         )
-        return cls(
+        agent = cls(
             engine, instrument, series, source, sizing=sizing, filters=filters, options=options, controls=controls
         )
+        agent.last_signal = signals[-1] if signals else None
+        return agent
 
     # --- reading ----------------------------------------------------------------------------------
 

@@ -167,6 +167,7 @@ async def test_risk_parameters_and_alerts_are_journaled_and_survive_a_restart(
         SqlJournal(create_database_engine(url), "an"), rule_source("sma-cross", fast=5, slow=20), session="an"
     )
     assert restarted.controls.risk == agent.controls.risk and restarted.controls.alerts == agent.controls.alerts
+    assert restarted.last_signal == agent.last_signal is not None  # the status shows it after a restart too
     assert restarted.entry_rules()[0].risk_per_trade == 0.05
     mode = await client.post("/api/v1/control/mode", json={"mode": "moderate"}, headers=AUTH)
     assert mode.status_code == 200 and agent.controls.risk.empty  # a mode is a preset: it clears the overrides
