@@ -148,11 +148,21 @@ async def test_metrics_and_health_report_the_agent(
 async def test_without_the_agent_the_journal_routes_answer_and_the_rest_is_503(
     agent_and_url: tuple[TradingAgent, str], tmp_path: Path
 ) -> None:
+    agent = agent_and_url[0]
     async with api_client(open_services(agent_and_url[1], tmp_path, "api"), token=None) as http:
         assert (await http.get("/api/v1/trades")).status_code == 200
         absent = await http.get("/api/v1/portfolio/status")
         assert absent.status_code == 503 and "trading-agent run" in absent.json()["detail"]
         assert (await http.get("/health")).json()["agent"] == "absent"
+        performance = (await http.get("/api/v1/performance")).json()  # from the journal alone
+        assert performance["trades"] == len(agent.engine.trades)
+        assert performance["equity_end"] == float(agent.engine.portfolio_state().equity)
+        risk = (await http.get("/api/v1/risk")).json()
+        assert risk["observations"] > 0 and risk["breakers"] is None  # breakers and limits are the agent's
+        assert (await http.get("/api/v1/models")).json()["accuracy"] is None
+        for path in ("/api/v1/market", "/api/v1/data/latest", "/api/v1/control/risk"):
+            assert (await http.get(path)).status_code == 503, path
+        assert (await http.post("/api/v1/predict")).status_code == 503
 
 
 def test_a_token_is_required_to_serve_beyond_loopback() -> None:
