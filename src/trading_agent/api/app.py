@@ -3,8 +3,8 @@
 Every ``/api/v1`` route but ``/api/v1/health`` needs the bearer token (``auth``) and counts
 against the client's rate limit (``limits``); CORS is off unless origins are configured.
 Responses are the service layer's pydantic models; a ``ServiceError`` becomes a JSON
-``{"detail": ...}`` with 400 (bad request), 404 (no such job), or 503 when the route needs the
-agent and it does not run in this process.
+``{"detail": ...}`` with 400 (bad request), 404 (no such job), 409 (the job is past being
+canceled), or 503 when the route needs the agent and it does not run in this process.
 """
 
 from __future__ import annotations
@@ -34,12 +34,18 @@ from trading_agent.services.agent_service import AgentNotRunningError
 from trading_agent.services.agent_views import RequestLimits
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.interfaces import Services
-from trading_agent.services.jobs import JobNotFoundError
+from trading_agent.services.jobs import JobNotFoundError, JobStateError
 
 __all__ = ["PUBLIC_PATHS", "ApiOptions", "create_app"]
 
 PUBLIC_PATHS = frozenset({"/health", "/api/v1/health", "/metrics"})
 """The only routes served without the token (and without a rate limit)."""
+_ERROR_STATUS: tuple[tuple[type[ServiceError], int], ...] = (
+    (AgentNotRunningError, 503),
+    (JobNotFoundError, 404),
+    (JobStateError, 409),
+)
+"""The status of a ``ServiceError`` by its kind (any other: 400)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,7 @@ def _health(services: Services) -> JSONResponse:
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        code = 503 if isinstance(exc, AgentNotRunningError) else 404 if isinstance(exc, JobNotFoundError) else 400
+        code = next((answer for kind, answer in _ERROR_STATUS if isinstance(exc, kind)), 400)
         return JSONResponse({"detail": str(exc)}, status_code=code)
 
 

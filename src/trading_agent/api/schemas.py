@@ -54,6 +54,7 @@ GUARDED_ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorDetail, "description": "A valid request the service refuses (the reason in words)"},
     401: {"model": ErrorDetail, "description": "No bearer token, or a wrong one"},
     404: {"model": ErrorDetail, "description": "No such job in this process"},
+    409: {"model": ErrorDetail, "description": "The job is past the state the request needs (it already runs)"},
     429: {"model": ErrorDetail, "description": "Over the client's rate limit (see Retry-After)"},
     503: {"model": ErrorDetail, "description": "The route needs the agent, which does not run in this process"},
 }

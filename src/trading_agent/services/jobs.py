@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import uuid
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -26,10 +26,10 @@ from trading_agent.services.backtest import BacktestService, MarketOptions, Wind
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.report_values import json_safe
 
-__all__ = ["BacktestJobRequest", "JobNotFoundError", "JobRunner", "JobView", "run_job"]
+__all__ = ["BacktestJobRequest", "JobNotFoundError", "JobRunner", "JobStateError", "JobView", "run_job"]
 
 _NAME = r"^[A-Za-z0-9_.-]{1,40}$"
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
 class BacktestJobRequest(BaseModel):
@@ -53,7 +53,7 @@ class BacktestJobRequest(BaseModel):
 
 
 class JobView(BaseModel):
-    """A job and where it is: ``queued``, ``running``, ``succeeded`` (with its report) or ``failed`` (with why)."""
+    """A job and where it is: ``queued``, ``running``, ``succeeded`` (its report), ``failed`` (why) or ``canceled``."""
 
     id: str
     kind: str
@@ -94,6 +94,10 @@ class JobNotFoundError(ServiceError):
     """No job with that id in this process."""
 
 
+class JobStateError(ServiceError):
+    """The job is past the state the request needs (only a queued job can be canceled)."""
+
+
 class JobRunner:
     """Jobs of this process: a thread takes them in turn and runs each in the worker process."""
 
@@ -103,6 +107,7 @@ class JobRunner:
         self._jobs: dict[str, JobView] = {}
         self._lock = threading.Lock()
         self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
+        self._waiting: dict[str, Future[None]] = {}
         self._worker: ProcessPoolExecutor | None = None
 
     def submit(self, request: BacktestJobRequest) -> JobView:
@@ -116,7 +121,9 @@ class JobRunner:
             self._jobs[job.id] = job
             while len(self._jobs) > self._keep:
                 self._jobs.pop(next(iter(self._jobs)))
-        self._queue.submit(self._run, job.id, request)
+        waiting = self._queue.submit(self._run, job.id, request)
+        with self._lock:
+            self._waiting[job.id] = waiting
         audit("backtest_job", job=job.id, kind=request.kind, strategy=request.strategy, symbol=request.symbol)
         return job
 
@@ -127,6 +134,17 @@ class JobRunner:
         if job is None:
             raise JobNotFoundError(f"no job {job_id!r} in this process (jobs are kept in memory until a restart)")
         return job
+
+    def cancel(self, job_id: str) -> JobView:
+        """Cancel a queued job (``JobStateError`` once it runs: a running backtest is not interrupted)."""
+        job = self.get(job_id)
+        with self._lock:
+            waiting = self._waiting.get(job_id)
+        if job.status != "queued" or waiting is None or not waiting.cancel():
+            raise JobStateError(f"job {job_id} is {self.get(job_id).status}: only a queued job can be canceled")
+        self._update(job_id, status="canceled", finished=datetime.now(UTC))
+        audit("backtest_job_canceled", job=job_id)
+        return self.get(job_id)
 
     def list(self) -> list[JobView]:
         """Every kept job, newest first."""
@@ -140,6 +158,8 @@ class JobRunner:
             self._worker.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, job_id: str, request: BacktestJobRequest) -> None:
+        with self._lock:
+            self._waiting.pop(job_id, None)
         self._update(job_id, status="running", started=datetime.now(UTC))
         if self._worker is None:
             self._worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))

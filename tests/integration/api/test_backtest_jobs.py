@@ -34,13 +34,15 @@ def _ms(moment: str) -> int:
     return int(pd.Timestamp(moment).timestamp() * 1000)
 
 
-async def _finished(client: httpx.AsyncClient, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
+async def _finished(
+    client: httpx.AsyncClient, job_id: str, timeout_s: float = 120, until: tuple[str, ...] = ("succeeded", "failed")
+) -> dict[str, Any]:
     for _ in range(int(timeout_s / 0.25)):
         job: dict[str, Any] = (await client.get(f"/api/v1/backtests/{job_id}", headers=AUTH)).json()
-        if job["status"] in ("succeeded", "failed"):
+        if job["status"] in until:
             return job
         await asyncio.sleep(0.25)
-    raise AssertionError(f"job {job_id} did not finish in {timeout_s} s")
+    raise AssertionError(f"job {job_id} did not reach {until} in {timeout_s} s")
 
 
 @pytest.mark.real_data
@@ -49,6 +51,12 @@ async def test_a_backtest_job_reports_what_the_backtest_command_reports(store_ur
         body = {"symbol": "BTCUSDT", "strategy": "sma-cross", "params": {"fast": 10, "slow": 30}} | RANGE
         submitted = await client.post("/api/v1/backtests", json=body, headers=AUTH)
         assert submitted.status_code == 202 and submitted.json()["status"] in ("queued", "running")
+        behind = (await client.post("/api/v1/backtests", json=body, headers=AUTH)).json()  # queued behind the first
+        canceled = await client.delete(f"/api/v1/backtests/{behind['id']}", headers=AUTH)
+        assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+        await _finished(client, submitted.json()["id"], until=("running", "succeeded", "failed"))
+        running = await client.delete(f"/api/v1/backtests/{submitted.json()['id']}", headers=AUTH)
+        assert running.status_code == 409 and "only a queued job" in running.json()["detail"]
         job = await _finished(client, submitted.json()["id"])
         failing = await client.post("/api/v1/backtests", json=body | {"strategy": "no-such"}, headers=AUTH)
         failed = await _finished(client, failing.json()["id"])
@@ -64,7 +72,8 @@ async def test_a_backtest_job_reports_what_the_backtest_command_reports(store_ur
     assert report["metrics"] == json_safe(expected.report.model_dump(mode="json"))["metrics"]
     assert report["candles"] == 24 * 60 and report["metrics"]["num_trades"] > 0
     assert failed["status"] == "failed" and "no-such" in failed["error"]
-    assert [j["id"] for j in listed] == [failed["id"], job["id"]]  # newest first
+    assert [j["id"] for j in listed] == [failed["id"], behind["id"], job["id"]]  # newest first
+    assert listed[1]["status"] == "canceled" and listed[1]["result"] is None
     assert missing.status_code == 404 and "no job" in missing.json()["detail"]
 
 

@@ -32,7 +32,12 @@ def router(services: Services) -> APIRouter:
 
     @routes.get("/{job_id}")
     def job(job_id: JobId) -> JobView:
-        """One job: queued, running, succeeded (with its report) or failed (with why)."""
+        """One job: queued, running, succeeded (with its report), failed (with why) or canceled."""
         return jobs.get(job_id)
+
+    @routes.delete("/{job_id}")
+    def cancel(job_id: JobId) -> JobView:
+        """Cancel a queued job (409 once it runs: a running backtest is not interrupted)."""
+        return jobs.cancel(job_id)
 
     return routes
