@@ -99,13 +99,18 @@ class AgentService:
         """Changes whenever the agent journals something (``journal``: no agent here to tell)."""
         return "journal" if self._agent is None else str(self._agent.engine.sequence)
 
-    def equity_points(self) -> list[EquityPoint]:
-        """The session's equity snapshots, oldest first, with the running agent's equity now as the newest."""
+    def live_point(self) -> EquityPoint | None:
+        """The running agent's equity now (None without the agent, or before its first candle)."""
+        if self._agent is None or self._agent.last_candle is None:
+            return None
+        state = self._agent.engine.portfolio_state()
+        return EquityPoint(ts=state.ts, equity=state.equity, in_position=bool(state.positions))
+
+    def equity_points(self, live: EquityPoint | None) -> list[EquityPoint]:
+        """The session's equity snapshots, oldest first, with ``live`` (``live_point``) as the newest when it is."""
         points = self._queries.equity_curve(self.session)
-        if self._agent is not None and self._agent.last_candle is not None:
-            state = self._agent.engine.portfolio_state()
-            if not points or state.ts > points[-1].ts:
-                points.append(EquityPoint(ts=state.ts, equity=state.equity, in_position=bool(state.positions)))
+        if live is not None and (not points or live.ts > points[-1].ts):
+            points.append(live)
         return points
 
     def exposure(self) -> Exposure | None:

@@ -2,14 +2,20 @@
 
 Each is computed from the journal and the running agent (``AgentService``) and cached
 (``ResponseCache``) under a key holding the journal's version, so an answer is recomputed as soon
-as the agent journals something new, and at most every ``ttl_s`` seconds otherwise.
+as the agent journals something new, and at most every ``ttl_s`` seconds otherwise. The methods are
+coroutines for the agent's event loop: what they read of the agent they read there, between two
+candles; the journal queries and the computation run in a worker thread, so a long session's
+analysis never holds the agent up.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
 
 from trading_agent.services.agent_service import AgentNotRunningError, AgentService
 from trading_agent.services.cache import ResponseCache
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["AnalyticsService"]
 
 _SCORED_SIGNALS = 2000
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class AnalyticsService:
@@ -47,54 +54,54 @@ class AnalyticsService:
     def _key(self, kind: str, *parts: object) -> str:
         return ":".join((kind, self._agents.session, self._agents.journal_version(), *map(str, parts)))
 
-    def performance(self, period: Period = "day") -> PerformanceReport:
+    async def performance(self, period: Period = "day") -> PerformanceReport:
         """Returns, PnL and trades by day, week or month, with the backtest's metrics on the daily curve."""
-        agents = self._agents
+        agents, live = self._agents, self._agents.live_point()
 
         def compute() -> PerformanceReport:
             trades = agents.journal.trades(agents.session, limit=None)
-            return performance(agents.session, agents.equity_points(), trades, period)
+            return performance(agents.session, agents.equity_points(live), trades, period)
 
-        return self._cache.get_or_compute(self._key("performance", period), PerformanceReport, compute)
+        return await self._cached(self._key("performance", period), PerformanceReport, compute)
 
-    def daily(self, day: date | None = None) -> DailyAnalytics:
+    async def daily(self, day: date | None = None) -> DailyAnalytics:
         """One UTC day (default: the journal's newest): trades, PnL, costs, signals."""
-        agents = self._agents
+        agents, live = self._agents, self._agents.live_point()
 
         def compute() -> DailyAnalytics:
             session = agents.session
             trades = agents.journal.trades(session, limit=None)
             signals = agents.journal.signals(session, limit=None)
-            return daily_analytics(session, agents.equity_points(), trades, signals, day)
+            return daily_analytics(session, agents.equity_points(live), trades, signals, day)
 
-        return self._cache.get_or_compute(self._key("daily", day), DailyAnalytics, compute)
+        return await self._cached(self._key("daily", day), DailyAnalytics, compute)
 
-    def risk(self) -> RiskView:
+    async def risk(self) -> RiskView:
         """VaR and CVaR, Sharpe and Sortino, drawdowns, leverage, breakers and the risk score."""
-        agents = self._agents
+        agents, live, exposure = self._agents, self._agents.live_point(), self._agents.exposure()
 
         def compute() -> RiskView:
-            return risk_view(agents.session, agents.equity_points(), agents.exposure())
+            return risk_view(agents.session, agents.equity_points(live), exposure)
 
-        return self._cache.get_or_compute(self._key("risk"), RiskView, compute)
+        return await self._cached(self._key("risk"), RiskView, compute)
 
-    def market(self) -> MarketAnalysis:
+    async def market(self) -> MarketAnalysis:
         """Trend, its strength, volatility and its regime at the newest candle of the agent's window."""
         agent = self._agent("market analysis")
+        symbol, series, bars = agent.instrument.id.symbol, agent.series, agent.bars()
 
         def compute() -> MarketAnalysis:
-            return market_analysis(agent.instrument.id.symbol, str(agent.series), agent.series.timeframe, agent.bars())
+            return market_analysis(symbol, str(series), series.timeframe, bars)
 
-        last = agent.last_candle
-        return self._cache.get_or_compute(
-            self._key("market", None if last is None else last.ts), MarketAnalysis, compute
-        )
+        newest = None if len(bars) == 0 else int(bars.ts[-1])
+        return await self._cached(self._key("market", newest), MarketAnalysis, compute)
 
-    def models(self, horizon: int = 24) -> ModelStatus:
+    async def models(self, horizon: int = 24) -> ModelStatus:
         """The registry's versions, the running source and its recent accuracy at ``horizon`` candles."""
         if horizon < 1:
             raise ServiceError(f"horizon must be at least 1 candle, got {horizon}")
-        agents = self._agents
+        agents, agent = self._agents, self._agents.agent
+        source, bars = (None, None) if agent is None else (agent.source.name, agent.bars())
 
         def compute() -> ModelStatus:
             registry, error = None, None
@@ -106,19 +113,17 @@ class AnalyticsService:
                     registry = self._models.list_versions()
                 except ServiceError as exc:
                     error = str(exc)
-            agent = agents.agent
             accuracy = None
-            if agent is not None:
+            if bars is not None:
                 signals = agents.journal.signals(agents.session, limit=_SCORED_SIGNALS)
-                accuracy = recent_accuracy(signals, agent.bars(), horizon)
-            return ModelStatus(
-                source=None if agent is None else agent.source.name,
-                registry=registry,
-                registry_error=error,
-                accuracy=accuracy,
-            )
+                accuracy = recent_accuracy(signals, bars, horizon)
+            return ModelStatus(source=source, registry=registry, registry_error=error, accuracy=accuracy)
 
-        return self._cache.get_or_compute(self._key("models", horizon), ModelStatus, compute)
+        return await self._cached(self._key("models", horizon), ModelStatus, compute)
+
+    async def _cached(self, key: str, model: type[Answer], compute: Callable[[], Answer]) -> Answer:
+        """The cached answer, else ``compute()`` in a worker thread (the database and pandas, off the event loop)."""
+        return await asyncio.to_thread(self._cache.get_or_compute, key, model, compute)
 
     def _agent(self, what: str) -> TradingAgent:
         agent = self._agents.agent

@@ -10,6 +10,7 @@ computed: the cache can make an answer faster, never make it fail. ``ttl_s = 0``
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -35,6 +36,7 @@ class ResponseCache:
         self._redis = redis
         self._prefix = prefix
         self._local: TTLCache[str, BaseModel] | None = TTLCache(_MAX_ENTRIES, ttl_s) if ttl_s > 0 else None
+        self._lock = threading.Lock()  # the analyses run in worker threads; TTLCache is not thread-safe
         self.hits = 0
         self.misses = 0
 
@@ -53,7 +55,8 @@ class ResponseCache:
 
     def _get(self, key: str, model: type[Model]) -> Model | None:
         if self._redis is None:
-            found = self._local.get(key) if self._local is not None else None
+            with self._lock:
+                found = self._local.get(key) if self._local is not None else None
             return found if isinstance(found, model) else None
         try:
             text = self._redis.get(self._prefix + key)
@@ -71,7 +74,8 @@ class ResponseCache:
     def _put(self, key: str, value: BaseModel) -> None:
         if self._redis is None:
             if self._local is not None:
-                self._local[key] = value
+                with self._lock:
+                    self._local[key] = value
             return
         try:
             self._redis.set(self._prefix + key, value.model_dump_json(), px=max(1, int(self.ttl_s * 1000)))

@@ -38,26 +38,26 @@ def router(services: Services) -> APIRouter:
     @routes.get("/performance")
     async def performance(period: Period = "day") -> PerformanceReport:
         """Returns, PnL and trades by day, week or month; the backtest's metrics on the daily equity curve."""
-        return analytics.performance(period)
+        return await analytics.performance(period)
 
     @routes.get("/analytics/daily")
     async def analytics_daily(day: Day = None) -> DailyAnalytics:
         """One UTC day (default: the journal's newest): trades, wins, PnL, fees, funding, best and worst, signals."""
-        return analytics.daily(day)
+        return await analytics.daily(day)
 
     @routes.get("/risk")
     async def risk() -> RiskView:
         """VaR and CVaR (historical, parametric, Cornish-Fisher), Sharpe, Sortino, drawdowns, breakers, risk score."""
-        return analytics.risk()
+        return await analytics.risk()
 
     @routes.get("/market")
     async def market() -> MarketAnalysis:
         """Trend and its strength, volatility and its regime, at the newest candle."""
-        return analytics.market()
+        return await analytics.market()
 
     @routes.get("/models")
     async def models(horizon: Horizon = 24) -> ModelStatus:
         """The registry's versions, the running source, its recent accuracy and drift."""
-        return analytics.models(horizon)
+        return await analytics.models(horizon)
 
     return routes
