@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -68,22 +68,17 @@ class ApiOptions:
         return cls(token=settings.api_token, rate=rate, cors_origins=tuple(settings.api_cors_origins))
 
 
-def _health(services: Services) -> JSONResponse:
-    agents = services.agents
-    healthy, checks = services.health()
-    price: Literal["fresh", "stale", "none"] = "none"
-    if agents.agent_running:
-        status = agents.status()
-        price = "none" if status.last_candle is None else "stale" if status.stale else "fresh"
+async def _health(services: Services) -> JSONResponse:
+    report = await services.health()
     body = Health(
-        status="ok" if healthy else "degraded",
+        status="ok" if report.healthy else "degraded",
         version=__version__,
-        session=agents.session,
-        agent="running" if agents.agent_running else "absent",
-        price=price,
-        checks=checks,
+        session=services.agents.session,
+        agent="running" if services.agents.agent_running else "absent",
+        price=report.price,
+        checks=report.checks,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if report.healthy else 503)
 
 
 def _errors(app: FastAPI) -> None:
@@ -106,7 +101,7 @@ def create_app(services: Services, options: ApiOptions | None = None) -> FastAPI
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(options.cors_origins),
-            allow_methods=["GET", "POST", "PUT"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
@@ -116,12 +111,12 @@ def create_app(services: Services, options: ApiOptions | None = None) -> FastAPI
     @app.get("/health", tags=["health"], response_model=Health, responses={503: {"model": Health}})
     async def health() -> JSONResponse:
         """The process serves, with each check (503 when the journal, Redis or the price is failing)."""
-        return _health(services)
+        return await _health(services)
 
     @app.get(f"{V1}/health", tags=["health"], response_model=Health, responses={503: {"model": Health}})
     async def health_v1() -> JSONResponse:
         """The same as ``/health``, under the version prefix."""
-        return _health(services)
+        return await _health(services)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -14,6 +14,7 @@ dependency on the guarded routers has the route already.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -43,21 +44,28 @@ class RateLimiter:
         self.rate = rate
         self._item = parse(rate.limit)
         uri = rate.storage_uri or "memory://"
-        options = {"key_prefix": rate.key_prefix} if uri.startswith(("redis://", "rediss://")) else {}
+        self._remote = uri.startswith(("redis://", "rediss://"))  # counted over the network: off the event loop
+        options = {"key_prefix": rate.key_prefix} if self._remote else {}
         self._window = FixedWindowRateLimiter(storage_from_string(uri, **options))
 
     async def __call__(self, request: Request, response: Response) -> None:
         if not self.rate.enabled:
             return
         client = request.client.host if request.client else "unknown"
-        allowed = self._window.hit(self._item, client)
-        stats = self._window.get_window_stats(self._item, client)
-        headers = {"X-RateLimit-Limit": str(self._item.amount), "X-RateLimit-Remaining": str(stats.remaining)}
+        count = self._count
+        allowed, remaining, reset_time = await asyncio.to_thread(count, client) if self._remote else count(client)
+        headers = {"X-RateLimit-Limit": str(self._item.amount), "X-RateLimit-Remaining": str(remaining)}
         if not allowed:
-            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+            retry_after = max(1, math.ceil(reset_time - time.time()))
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,
                 f"rate limit exceeded: {self.rate.limit} per client; retry in {retry_after} s",
                 headers=headers | {"Retry-After": str(retry_after)},
             )
         response.headers.update(headers)
+
+    def _count(self, client: str) -> tuple[bool, int, float]:
+        """Count a request of ``client``: whether it is allowed, how many remain, when the window resets."""
+        allowed = self._window.hit(self._item, client)
+        stats = self._window.get_window_stats(self._item, client)
+        return allowed, stats.remaining, stats.reset_time

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
 from trading_agent.services.agent_service import AgentNotRunningError, AgentService
+from trading_agent.services.agent_views import utc
 from trading_agent.services.cache import ResponseCache
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.market_analysis import MarketAnalysis, market_analysis
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["AnalyticsService"]
 
 _SCORED_SIGNALS = 2000
+_DAY_MS = 86_400_000
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
@@ -69,10 +71,13 @@ class AnalyticsService:
         agents, live = self._agents, self._agents.live_point()
 
         def compute() -> DailyAnalytics:
-            session = agents.session
-            trades = agents.journal.trades(session, limit=None)
-            signals = agents.journal.signals(session, limit=None)
-            return daily_analytics(session, agents.equity_points(live), trades, signals, day)
+            session, points = agents.session, agents.equity_points(live)
+            chosen = day or (utc(points[-1].ts).date() if points else datetime.now(UTC).date())
+            start = int(datetime.combine(chosen, time(), UTC).timestamp() * 1000)
+            span = (start, start + _DAY_MS)  # only the day's rows: a long session's journal is not read whole
+            trades = agents.journal.trades(session, limit=None, between=span)
+            signals = agents.journal.signals(session, limit=None, between=span)
+            return daily_analytics(session, points, trades, signals, chosen)
 
         return await self._cached(self._key("daily", day), DailyAnalytics, compute)
 

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from trading_agent.agent import EventBus, TradingAgent
 from trading_agent.config import AppSettings
@@ -23,7 +24,7 @@ from trading_agent.services.models import ModelService
 if TYPE_CHECKING:
     from redis import Redis
 
-__all__ = ["Services"]
+__all__ = ["HealthReport", "Services"]
 
 
 def _outcome(check: Callable[[], Any]) -> str:
@@ -33,6 +34,18 @@ def _outcome(check: Callable[[], Any]) -> str:
     except Exception as exc:  # a health check reports any failure, it does not raise
         return f"failing: {exc}"
     return "ok"
+
+
+Price = Literal["fresh", "stale", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """Whether the process is healthy, how fresh the agent's price is, and each check in words."""
+
+    healthy: bool
+    price: Price
+    checks: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,19 +78,22 @@ class Services:
         analytics = AnalyticsService(agents, cache, lambda: ModelService.from_settings(settings))
         return cls(agents=agents, analytics=analytics, jobs=JobRunner(settings), _redis=redis)
 
-    def health(self) -> tuple[bool, dict[str, str]]:
-        """Whether the process is healthy, and each check: journal, Redis, agent, feed, signal source.
+    async def health(self) -> HealthReport:
+        """Each check (journal, Redis, agent, feed, signal source) and whether the process is healthy.
 
-        Unhealthy when the journal or a configured Redis does not answer, or the price is stale.
+        Unhealthy when the journal or a configured Redis does not answer, or the price is stale. The
+        agent is read on its event loop; the database and Redis are reached from a worker thread, so
+        a slow server never holds the agent up.
         """
-        checks = {"journal": _outcome(self.agents.journal.ping)}
-        checks["redis"] = "not configured" if self._redis is None else _outcome(self._redis.ping)
+        checks = await asyncio.to_thread(self._reach)
         agent = self.agents.agent
+        price: Price = "none"
         if agent is None:
             checks |= {"agent": "not in this process", "feed": "no feed in this process", "source": "none"}
         else:
+            price = "none" if agent.last_candle is None else "stale" if agent.stale() else "fresh"
             checks["agent"] = "paused" if agent.controls.paused else "trading"
-            checks["feed"] = "no candle yet" if agent.last_candle is None else "stale" if agent.stale() else "fresh"
+            checks["feed"] = {"none": "no candle yet", "stale": "stale", "fresh": "fresh"}[price]
             seen, needed = agent.window_length, agent.source.warmup
             checks["source"] = f"{agent.source.name} " + (
                 "ready" if seen > needed else f"warming up ({seen} of {needed + 1} candles)"
@@ -85,8 +101,15 @@ class Services:
             errors = self.agents.fetch_errors
             if errors:
                 checks["feed"] += f" ({errors} fetch errors so far)"
-        healthy = checks["journal"] == "ok" and checks["redis"] in ("ok", "not configured")
-        return healthy and not checks["feed"].startswith("stale"), checks
+        reached = checks["journal"] == "ok" and checks["redis"] in ("ok", "not configured")
+        return HealthReport(healthy=reached and price != "stale", price=price, checks=checks)
+
+    def _reach(self) -> dict[str, str]:
+        """Whether the journal's database and the configured Redis answer."""
+        return {
+            "journal": _outcome(self.agents.journal.ping),
+            "redis": "not configured" if self._redis is None else _outcome(self._redis.ping),
+        }
 
     @property
     def cache(self) -> ResponseCache:

@@ -32,6 +32,8 @@ __all__ = ["EquityPoint", "JournalQueries", "SessionSummary", "SignalRecord", "S
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SIGNAL_FILTERED = "signal_filtered"
 _SignalKey = tuple[str, str | None, str | None, int]  # session, exchange, symbol, ts
+Span = tuple[int, int]
+"""A half-open range of epoch milliseconds, ``[start, end)``."""
 
 
 def _iso_utc(ts_ms: int) -> str:
@@ -244,17 +246,23 @@ class JournalQueries:
         ]
 
     def trades(
-        self, session: str | None = None, *, symbol: str | None = None, limit: int | None = 50
+        self,
+        session: str | None = None,
+        *,
+        symbol: str | None = None,
+        limit: int | None = 50,
+        between: Span | None = None,
     ) -> list[TradeRecord]:
         """The ``limit`` (None: all) most recently closed trades (of one session, or of all; of one symbol, or of all).
 
-        Newest first by ``ts_closed``, ties in journal order (the later event first).
+        Newest first by ``ts_closed``, ties in journal order (the later event first); ``between``:
+        only those closed in ``[start, end)`` (epoch ms).
         """
         _check_limit(limit)
         query = (
             select(TradeRow, EventRow.session)
             .join(EventRow, EventRow.event_id == TradeRow.event_id)
-            .where(*_scope(session, TradeRow.symbol, symbol))
+            .where(*_scope(session, TradeRow.symbol, symbol), *_within(TradeRow.ts_closed, between))
             .order_by(TradeRow.ts_closed.desc(), EventRow.seq.desc())
             .limit(limit)
         )
@@ -270,15 +278,19 @@ class JournalQueries:
         symbol: str | None = None,
         limit: int | None = 50,
         include_filtered: bool = True,
+        between: Span | None = None,
     ) -> list[SignalRecord]:
         """The ``limit`` latest generated signals, each once, with the filters that refused it if any.
 
         Newest first by the signal's ``ts``, ties in journal order (the later event first). A signal
         counts as filtered when its session journaled a ``SignalFiltered`` for the same instrument
-        and ``ts``; without ``include_filtered`` only the signals that passed are listed.
+        and ``ts``; without ``include_filtered`` only the signals that passed are listed; ``between``:
+        only those of candles opened in ``[start, end)`` (epoch ms).
         """
         _check_limit(limit)
-        conditions = _scope(session, SignalRow.symbol, symbol) + ([] if include_filtered else [~_is_filtered()])
+        conditions = _scope(session, SignalRow.symbol, symbol) + _within(SignalRow.ts, between)
+        if not include_filtered:
+            conditions.append(~_is_filtered())
         query = (
             select(SignalRow, EventRow.session)
             .join(EventRow, EventRow.event_id == SignalRow.event_id)
@@ -333,6 +345,10 @@ def _scope(
 ) -> list[ColumnElement[bool]]:
     conditions = [] if session is None else [EventRow.session == session]
     return conditions if symbol is None else [*conditions, symbol_column == symbol]
+
+
+def _within(column: InstrumentedAttribute[int], between: Span | None) -> list[ColumnElement[bool]]:
+    return [] if between is None else [column >= between[0], column < between[1]]
 
 
 def _is_filtered() -> ColumnElement[bool]:

@@ -65,11 +65,6 @@ class PerformanceTracker:
         self._drifting = False
 
     @property
-    def outcomes(self) -> int:
-        """Outcomes in the long window (at most ``long``)."""
-        return len(self._hits)
-
-    @property
     def short_accuracy(self) -> float | None:
         """Hit rate of the last ``short`` outcomes (None until there are that many)."""
         return self._short_hits / self.short if len(self._hits) >= self.short else None
