@@ -8,14 +8,17 @@ goes long; a cross down closes any long and goes short. Each entry has a stop-lo
 decision candle's close. A decision at a close fills at the next open. Both sides precompute the
 signal and ATR with numpy and TA-Lib (backtesting.py's ``init`` wraps the same arrays with
 ``Strategy.I``), so the comparison is between the engines, not the indicators. Only the loop is
-timed: ``Backtest.run()`` for backtesting.py (best of 1, it is slow) and the candle loop over
-``engine.feed`` for ours (best of 3).
+timed: ``Backtest.run()`` for backtesting.py (best of 1, it is slow) and the candle loop for ours
+(best of 3), run two ways: ``engine.replay`` over the arrays, acting at the crosses (how
+``run_event_backtest`` drives the engine: the quiet candles are skipped in compiled code), and one
+``engine.feed`` call per candle (how the paper-trading agent does); the two must end in the same
+state. The goal is judged on ``replay``.
 
 Ours is ``TradingEngine`` with the BTCUSD spec of ``config/instruments.yaml`` and the default risk
 limits, circuit breakers, slippage and fees (taker 0.05% + 18% GST). Exits use the defaults: the
 bracket, the trailing stop (from +2%) and the 24 h time exit, both of which are rarely reached
-with 2 x ATR brackets on one-minute candles. The in-memory journal is committed every candle
-(``commit(checkpoint=False)``). ``FixedFractionalSizer`` sizes each entry at ``NOTIONAL_FRACTION``
+with 2 x ATR brackets on one-minute candles. The in-memory journal is committed after every candle
+the loop sees (``commit(checkpoint=False)``). ``FixedFractionalSizer`` sizes each entry at ``NOTIONAL_FRACTION``
 of equity with ``stop_distance``, and the engine places the brackets around the actual fill. An
 opposite entry of ``held + new`` contracts flips the position (netting; ``check_flip`` verifies
 this before timing). The benchmark prints the limits it loosens:
@@ -80,6 +83,7 @@ from trading_agent.domain import (
 )
 from trading_agent.engine.config import EngineConfig
 from trading_agent.engine.engine import TradingEngine
+from trading_agent.engine.replay import CandleArrays
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import FixedFractionalSizer, SizingContext, SizingRules, contracts_for_notional
@@ -126,13 +130,15 @@ SIZING = SizingRules(
     min_position_size=Decimal(0),
     max_position_size=Decimal(10_000_000),
 )
+_SIZER, _NO_CONTEXT = FixedFractionalSizer(SIZING), SizingContext()
 
 
 @dataclass(frozen=True, slots=True)
 class Market:
-    """The candles as plain lists, the precomputed signal (+1 cross up, -1 cross down, 0) and stop distance."""
+    """The candles (as arrays and as lists), the precomputed signal (+1 up, -1 down, 0) and stop distance."""
 
     frame: pd.DataFrame
+    arrays: CandleArrays
     ts: list[int]
     open: list[float]
     high: list[float]
@@ -158,8 +164,10 @@ def sma_cross_market(frame: pd.DataFrame) -> Market:
     turned[1:] = (above[1:] != above[:-1]) & valid[1:] & valid[:-1]
     signal = np.where(turned, np.where(above, 1, -1), 0)
     stop = STOP_ATR * talib.ATR(frame["high"].to_numpy(), frame["low"].to_numpy(), close, ATR_PERIOD)
+    columns = [frame[name].to_numpy() for name in ("open", "high", "low", "close", "volume")]
     return Market(
         frame=frame,
+        arrays=CandleArrays(pd.DatetimeIndex(frame.index).as_unit("ms").asi8, *columns),
         ts=pd.DatetimeIndex(frame.index).as_unit("ms").asi8.tolist(),
         open=frame["open"].tolist(),
         high=frame["high"].tolist(),
@@ -172,8 +180,10 @@ def sma_cross_market(frame: pd.DataFrame) -> Market:
 
 
 def _head(market: Market, n: int) -> Market:
+    arrays = market.arrays
     return Market(
         market.frame.iloc[:n],
+        CandleArrays(*(getattr(arrays, name)[:n] for name in ("ts", "open", "high", "low", "close", "volume"))),
         *(getattr(market, name)[:n] for name in ("ts", "open", "high", "low", "close", "volume", "signal", "stop")),
     )
 
@@ -196,50 +206,64 @@ class OursResult:
     rejected: Counter[str] = field(default_factory=Counter)
 
 
-def run_ours(market: Market) -> OursResult:
-    """The strategy through ``TradingEngine``: only the candle loop is timed."""
+def _enter(engine: TradingEngine, result: OursResult, direction: int, close: float, stop: float) -> None:
+    """The strategy at a cross: size 1% of equity, flip any opposite position in the same order."""
+    price = Decimal(repr(close))
+    contracts = contracts_for_notional(_SIZER.size(engine.portfolio_state().equity, _NO_CONTEXT), BTCUSD, price)
+    side = Side.BUY if direction > 0 else Side.SELL
+    position = engine.position(BTCUSD.id)
+    flip = position is not None and (position.side is PositionSide.LONG) != (side is Side.BUY)
+    if flip and position is not None:
+        contracts += position.contracts  # close the position and open the new one in one order
+    if not contracts:
+        return
+    intent = OrderIntent(
+        instrument=BTCUSD.id, side=side, contracts=contracts, stop_distance=Decimal(repr(stop)), leverage=Decimal(1)
+    )
+    order = engine.submit(intent)
+    if order.status is OrderStatus.REJECTED:
+        result.rejected[order.reject_reason or "?"] += 1
+    else:
+        result.approved += 1
+        result.flips += flip
+
+
+def run_ours(market: Market, *, replay: bool = True) -> OursResult:
+    """The strategy through ``TradingEngine``: only the candle loop is timed.
+
+    ``replay``: the arrays through ``engine.replay``, acting at the crosses (how ``run_event_backtest``
+    drives the engine); otherwise one ``feed`` call per candle (how the paper-trading agent does).
+    """
     engine = _engine()
     result = OursResult(0.0, engine)
-    sizer, no_context, instrument_id = FixedFractionalSizer(SIZING), SizingContext(), BTCUSD.id
-    bar, commit = engine.feed(instrument_id), engine.commit
-    columns = (market.ts, market.open, market.high, market.low, market.close, market.volume)
-    candles = zip(*columns, market.signal, market.stop, strict=True)
-    started = time.perf_counter()
-    for ts, o, h, low, c, v, direction, stop in candles:
-        bar(ts, o, h, low, c, v)
-        if direction:
-            price = Decimal(repr(c))
-            contracts = contracts_for_notional(sizer.size(engine.portfolio_state().equity, no_context), BTCUSD, price)
-            side = Side.BUY if direction > 0 else Side.SELL
-            position = engine.position(instrument_id)
-            flip = position is not None and (position.side is PositionSide.LONG) != (side is Side.BUY)
-            if flip and position is not None:
-                contracts += position.contracts  # close the position and open the new one in one order
-            if contracts:
-                intent = OrderIntent(
-                    instrument=instrument_id,
-                    side=side,
-                    contracts=contracts,
-                    stop_distance=Decimal(repr(stop)),
-                    leverage=Decimal(1),
-                )
-                order = engine.submit(intent)
-                if order.status is OrderStatus.REJECTED:
-                    result.rejected[order.reject_reason or "?"] += 1
-                else:
-                    result.approved += 1
-                    result.flips += flip
-        commit(checkpoint=False)
+    commit, signal, close, stop = engine.commit, market.signal, market.close, market.stop
+    if replay:
+        wanted = np.asarray(signal) != 0
+        started = time.perf_counter()
+        for i in engine.replay(BTCUSD.id, market.arrays, wanted):
+            if direction := signal[i]:
+                _enter(engine, result, direction, close[i], stop[i])
+            commit(checkpoint=False)
+    else:
+        bar = engine.feed(BTCUSD.id)
+        columns = (market.ts, market.open, market.high, market.low, close, market.volume)
+        candles = zip(*columns, signal, stop, strict=True)
+        started = time.perf_counter()
+        for ts, o, h, low, c, v, direction, distance in candles:
+            bar(ts, o, h, low, c, v)
+            if direction:
+                _enter(engine, result, direction, c, distance)
+            commit(checkpoint=False)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def best_of(runs: int, market: Market) -> OursResult:
+def best_of(runs: int, market: Market, *, replay: bool = True) -> OursResult:
     """The fastest of ``runs`` runs of ours, each started after a full garbage collection."""
     best: OursResult | None = None
     for _ in range(runs):
         gc.collect()  # start clean: no run pays for the garbage of the one before
-        result = run_ours(market)
+        result = run_ours(market, replay=replay)
         if best is None or result.seconds < best.seconds:
             best = result
         del result  # keep one engine alive, not two, while the next run is timed
@@ -379,7 +403,11 @@ def main() -> None:
     n = len(market.ts)
 
     ours = best_of(OURS_RUNS, market)
-    idle = best_of(OURS_RUNS, replace(market, signal=[0] * n))
+    fed = best_of(OURS_RUNS, market, replay=False)
+    quiet = replace(market, signal=[0] * n)
+    idle, idle_fed = best_of(OURS_RUNS, quiet), best_of(OURS_RUNS, quiet, replay=False)
+    if fed.engine.snapshot() != ours.engine.snapshot():
+        raise RuntimeError("engine.replay and feeding candle by candle ended in different states")
     reference_s, stats = run_reference(market, idiomatic=False)
     idiomatic_s, idiomatic_stats = run_reference(market, idiomatic=True)
     engine = ours.engine
@@ -394,41 +422,46 @@ def main() -> None:
     )
     for column in ("engine", "runs", "loop", "candles/s", "ours is ×", "trades", "final equity", "return"):
         table.add_column(column, justify="left" if column == "engine" else "right")
-    table.add_row(
-        "ours: TradingEngine (risk gate, breakers, exits, journal)",
-        f"best of {OURS_RUNS}",
-        f"{ours.seconds:.2f} s",
-        f"{n / ours.seconds:,.0f}",
-        "",
-        f"{len(trades):,}",
-        f"{equity:,.2f}",
-        f"{float(equity) / INITIAL_BALANCE - 1:+.2%}",
-    )
-    for name, seconds, result in (
+    for name, result in (
+        ("ours: TradingEngine.replay (risk gate, breakers, exits, journal)", ours),
+        ("ours: TradingEngine.feed, one call per candle (the same state)", fed),
+    ):
+        table.add_row(
+            name,
+            f"best of {OURS_RUNS}",
+            f"{result.seconds:.2f} s",
+            f"{n / result.seconds:,.0f}",
+            "",
+            f"{len(result.engine.trades):,}",
+            f"{equity:,.2f}",
+            f"{float(equity) / INITIAL_BALANCE - 1:+.2%}",
+        )
+    for name, seconds, outcome in (
         ("backtesting.py, precomputed signal (its fastest form)", reference_s, stats),
         ("backtesting.py, idiomatic (crossover in next)", idiomatic_s, idiomatic_stats),
     ):
-        final = float(result["Equity Final [$]"])
+        final = float(outcome["Equity Final [$]"])
         table.add_row(
             name,
             "1",
             f"{seconds:.2f} s",
             f"{n / seconds:,.0f}",
             f"{seconds / ours.seconds:.1f}×",
-            f"{int(result['# Trades']):,}",
+            f"{int(outcome['# Trades']):,}",
             f"{final:,.2f}",
             f"{final / INITIAL_BALANCE - 1:+.2%}",
         )
-    table.add_row(
-        "[dim]ours, same loop without orders (fast-path floor)[/]",
-        f"best of {OURS_RUNS}",
-        f"{idle.seconds:.2f} s",
-        f"{n / idle.seconds:,.0f}",
-        "",
-        "0",
-        "",
-        "",
-    )
+    for name, result in (("replay", idle), ("feed", idle_fed)):
+        table.add_row(
+            f"[dim]ours, {name} without orders (the quiet candles alone)[/]",
+            f"best of {OURS_RUNS}",
+            f"{result.seconds:.2f} s",
+            f"{n / result.seconds:,.0f}",
+            "",
+            "0",
+            "",
+            "",
+        )
     console.print(table)
     per_trade_ms = (ours.seconds - idle.seconds) / max(len(trades), 1) * 1e3
     for label, achieved in (("precomputed", ratio), ("idiomatic", idiomatic_ratio)):

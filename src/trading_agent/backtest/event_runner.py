@@ -1,6 +1,7 @@
 """The event-driven backtest: signals through the one trading engine, with the risk manager and costs on.
 
-Per candle: the engine processes it (fills, exits, funding, breakers), then the candle's signals are
+Per candle: the engine processes it (fills, exits, funding, breakers; ``TradingEngine.replay`` skips
+the candles where nothing can happen and nothing is to be decided), then the candle's signals are
 acted on at its close by ``engine.decisions.act``, the rule the paper-trading agent shares (exits
 reduce-only, entries sized by the risk manager with an ATR stop, reversals in one order, no
 pyramiding). Every entry passes the engine's gate, so the risk limits and circuit
@@ -35,7 +36,7 @@ from trading_agent.domain import (
     PortfolioState,
     Trade,
 )
-from trading_agent.engine import EngineConfig, MemoryJournal, TradingEngine
+from trading_agent.engine import CandleArrays, EngineConfig, MemoryJournal, TradingEngine
 from trading_agent.engine.decisions import Decision, act
 from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.funding import FundingSeries
@@ -118,26 +119,28 @@ def run_event_backtest(
     engine = TradingEngine(
         engine_config, [instrument], journal=journal, funding={instrument.id: funding} if funding else None
     )
-    feed, sizer = engine.feed(instrument.id), make_sizer(sizing)
-    relative, average, atr = volatility_inputs(bars)
-    columns = (bars.ts.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist())
-    volume = bars.volume.tolist()
-    entries, exits = signals.entries.tolist(), signals.exits.tolist()
+    sizer = make_sizer(sizing)
+    relative, average, atr = volatility_arrays(bars)
+    candles = CandleArrays(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume, relative, average)
+    stops = np.nan_to_num(atr).tolist()  # an ATR of 0 during the warm-up: no ATR stop
+    entries, exits = signals.entries, signals.exits
     anomaly = signals.anomaly
-    scores = None if anomaly is None else anomaly.scores.tolist()
+    scores = None if anomaly is None else anomaly.scores
+    wanted = (entries != 0) | exits if scores is None else (entries != 0) | exits | np.isfinite(scores)
+    if progress is not None:
+        wanted[::PROGRESS_EVERY] = True
     rejected = 0
-    for i, (ts, open_, high, low, close) in enumerate(zip(*columns, strict=True)):
-        feed(ts, open_, high, low, close, volume[i], relative[i], average[i])
+    for i in engine.replay(instrument.id, candles, wanted):
         if anomaly is not None and scores is not None and math.isfinite(scores[i]):
-            engine.report_anomaly(instrument.id, score=scores[i], threshold=anomaly.threshold)
+            engine.report_anomaly(instrument.id, score=float(scores[i]), threshold=anomaly.threshold)
         if entries[i] or exits[i]:
-            decision = Decision(entries[i], exits[i], close, ts, atr[i])
+            decision = Decision(int(entries[i]), bool(exits[i]), float(candles.close[i]), int(candles.ts[i]), stops[i])
             rejected += act(engine, instrument, decision, name=strategy.name, sizer=sizer, all_in=strategy.all_in)
         engine.commit(checkpoint=False)
         if progress is not None and i % PROGRESS_EVERY == 0:
-            progress(i, len(volume))
+            progress(i, len(candles))
     if progress is not None:
-        progress(len(volume), len(volume))
+        progress(len(candles), len(candles))
     events = tuple(journal.events)
     equity, held = equity_curve(events, bars, instrument, config.initial_balance, config.timeframe.ms)
     return EventBacktest(equity, held, engine.trades, events, engine.portfolio_state(), rejected)

@@ -8,8 +8,10 @@ from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.exits import ExitRules, StopMethod
 from trading_agent.engine.journal import Journal, MemoryJournal, Publisher
+from trading_agent.engine.replay import CandleArrays
 
 __all__ = [
+    "CandleArrays",
     "EngineConfig",
     "ExecutionRules",
     "ExitRules",

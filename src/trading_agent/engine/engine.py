@@ -8,6 +8,8 @@ and a step that was not committed is simply done again.
 Per candle (``on_candle``, or the fast callable from ``feed``) the engine settles funding, fills
 what the candle reaches and manages the exits (``matching``). A candle that provably does nothing
 takes the fast path instead: a few float comparisons against thresholds kept by ``book``.
+``replay`` takes a backtest's candles as arrays and skips the quiet ones in compiled code
+(``replay``), sending the others down the same per-candle path.
 
 Orders from outside pass the gate (``gate``): invalid orders and risk refusals come back as
 ``REJECTED`` orders with the reason, journaled, never raised. Ids are deterministic (``recorder``,
@@ -22,11 +24,14 @@ A failure half-way through a change (or a refused journal write) stops the engin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from trading_agent.domain import (
     AgentControlled,
@@ -59,6 +64,7 @@ from trading_agent.engine.journal import EngineFailedError, Journal, JournalWrit
 from trading_agent.engine.matching import CandleMatcher
 from trading_agent.engine.orders import OrderState
 from trading_agent.engine.recorder import Recorder
+from trading_agent.engine.replay import CandleArrays, next_busy
 from trading_agent.engine.state import EngineState, UnknownOrderError
 
 __all__ = [
@@ -487,15 +493,10 @@ class TradingEngine:
             average_volatility: float | None = None,
         ) -> None:
             if not (0.0 < low <= open_ <= high < _INF and low <= close <= high and 0.0 <= volume < _INF):
-                raise CandleInputError(
-                    f"{book.instrument.id} candle at {ts}: impossible prices or volume "
-                    f"(open {open_}, high {high}, low {low}, close {close}, volume {volume})"
-                )
+                raise _impossible(book, ts, open_, high, low, close, volume)
             last = book.last_ts
             if last is not None and ts <= last:
-                raise StaleCandleError(
-                    f"{book.instrument.id} candle at {ts} is not after the last one processed ({last})"
-                )
+                raise _stale(book, ts, last)
             if (
                 ts < book.wake_ts
                 and low > book.low_trigger
@@ -514,6 +515,79 @@ class TradingEngine:
             slow(book, Candle(ts, open_, high, low, close, volume), volatility, average_volatility)
 
         return bar
+
+    def replay(
+        self, instrument: InstrumentId, candles: CandleArrays, wanted: npt.NDArray[np.bool_] | None = None
+    ) -> Iterator[int]:
+        """Process ``candles`` in order, as ``feed`` would one by one; yield the candles the caller must see.
+
+        Yields a candle's index once it is processed, for each candle the engine had work on (the
+        slow path) and each one ``wanted`` marks (e.g. the candles with a signal): act on it there
+        (submit, cancel) and ``commit``, as after a ``feed`` call. The candles in between are
+        skipped in compiled code (``replay``): they only move the marks, and there is nothing to
+        commit for them, so ``commit(checkpoint=False)`` at each yield journals exactly what feeding
+        candle by candle and committing each one does (with checkpoints, the skipped candles get
+        none). Every candle is checked before the first is processed: an impossible or stale one
+        raises ``CandleInputError`` or ``StaleCandleError`` naming it, and nothing changes.
+        """
+        self._check_alive()
+        book = self._state.book(instrument)
+        bad = candles.first_impossible()
+        if bad is not None:
+            raise _impossible(book, *(float(column[bad]) for column in _columns(candles)))
+        stale = candles.first_not_after(book.last_ts)
+        if stale is not None:
+            last = book.last_ts if stale == 0 else int(candles.ts[stale - 1])
+            raise _stale(book, int(candles.ts[stale]), last)
+        n = len(candles)
+        if wanted is None:
+            marked = np.zeros(n, dtype=np.bool_)
+        else:
+            marked = np.ascontiguousarray(wanted, dtype=np.bool_)
+            if marked.shape != (n,):
+                raise EngineError(f"wanted has shape {marked.shape}; expected ({n},), one flag per candle")
+        return self._replaying(book, candles, marked)
+
+    def _replaying(self, book: InstrumentBook, candles: CandleArrays, wanted: npt.NDArray[np.bool_]) -> Iterator[int]:
+        bar, calm, scan = self.feed(book.instrument.id), candles.calm(self._vol_multiple), next_busy()
+        ts, open_, high, low, close, volume = _columns(candles)
+        i, n = 0, len(candles)
+        while i < n:
+            self._check_alive()
+            busy = scan(
+                i,
+                ts,
+                low,
+                high,
+                close,
+                calm,
+                wanted,
+                book.wake_ts,
+                book.low_trigger,
+                book.high_trigger,
+                book.close_low,
+                book.close_high,
+                int(book.volatility_tripped),
+            )
+            if busy > i:  # what the fast path leaves after the quiet candles i .. busy - 1
+                quiet = busy - 1
+                book.last_ts, book.mark = int(ts[quiet]), float(close[quiet])
+                book.volatility = candles.volatility_at(quiet)
+                self._stepped = True
+            if busy == n:
+                return
+            bar(
+                int(ts[busy]),
+                float(open_[busy]),
+                float(high[busy]),
+                float(low[busy]),
+                float(close[busy]),
+                float(volume[busy]),
+                candles.volatility_at(busy),
+                candles.average_volatility_at(busy),
+            )
+            yield busy
+            i = busy + 1
 
     def _slow_bar(
         self, book: InstrumentBook, candle: Candle, volatility: float | None, average_volatility: float | None
@@ -537,3 +611,21 @@ class TradingEngine:
     def _check_alive(self) -> None:
         if self._failed is not None:
             raise EngineFailedError(f"the engine stopped after a failure ({self._failed}); rebuild it from the journal")
+
+
+def _columns(candles: CandleArrays) -> tuple[Any, ...]:
+    """The arrays in ``feed``'s argument order: ts, open, high, low, close, volume."""
+    return candles.ts, candles.open, candles.high, candles.low, candles.close, candles.volume
+
+
+def _impossible(  # noqa: PLR0917 (a candle's fields, in feed's order)
+    book: InstrumentBook, ts: float, open_: float, high: float, low: float, close: float, volume: float
+) -> CandleInputError:
+    return CandleInputError(
+        f"{book.instrument.id} candle at {int(ts)}: impossible prices or volume "
+        f"(open {open_}, high {high}, low {low}, close {close}, volume {volume})"
+    )
+
+
+def _stale(book: InstrumentBook, ts: int, last: int | None) -> StaleCandleError:
+    return StaleCandleError(f"{book.instrument.id} candle at {ts} is not after the last one processed ({last})")

@@ -5,16 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.testkit.instruments import btcusd
 from tests.testkit.services import REPO_ROOT
-from trading_agent.backtest.event_runner import run_event_backtest
+from trading_agent.backtest.event_runner import run_event_backtest, volatility_arrays
 from trading_agent.backtest.strategies import make_strategy
 from trading_agent.config.trading_rules import load_trading_rules
 from trading_agent.data.files import read_candle_file
 from trading_agent.domain import Timeframe
+from trading_agent.engine import MemoryJournal, TradingEngine
+from trading_agent.engine.decisions import Decision, act
 from trading_agent.features import Bars
+from trading_agent.risk.sizing import make_sizer
 from trading_agent.services.trading_setup import engine_config, sizing_rules
 
 
@@ -41,3 +45,33 @@ def test_sma_cross_on_real_candles_under_the_shipped_rules(btc_1h_path: Path, pr
         bars, make_strategy("buy-hold"), instrument=btcusd(), config=config, sizing=sizing_rules(rules)
     )
     assert benchmark.in_position[1:].all()  # the yardstick holds from the second candle's open to the end
+
+
+@pytest.mark.real_data
+def test_the_replayed_backtest_journals_what_feeding_candle_by_candle_does(btc_1h_path: Path) -> None:
+    """``run_event_backtest`` skips quiet candles (``TradingEngine.replay``); one ``feed`` per candle is the oracle."""
+    rules = load_trading_rules(REPO_ROOT / "config", None)
+    bars = Bars.from_frame(read_candle_file(btc_1h_path, Timeframe.H1).iloc[-6000:])
+    config = engine_config(rules, timeframe=Timeframe.H1, session="real", initial_balance=Decimal(10_000))
+    strategy = make_strategy("sma-cross", {"fast": 20, "slow": 50})
+    replayed = run_event_backtest(bars, strategy, instrument=btcusd(), config=config, sizing=sizing_rules(rules))
+
+    journal = MemoryJournal()
+    engine = TradingEngine(config, [btcusd()], journal=journal)
+    feed, sizer, signals = engine.feed(btcusd().id), make_sizer(sizing_rules(rules)), strategy.signals(bars)
+    relative, average, atr = volatility_arrays(bars)
+
+    def known(values: np.ndarray, i: int) -> float | None:
+        return None if np.isnan(values[i]) else float(values[i])
+
+    for i in range(len(bars.ts)):
+        prices = (float(getattr(bars, column)[i]) for column in ("open", "high", "low", "close", "volume"))
+        feed(int(bars.ts[i]), *prices, known(relative, i), known(average, i))
+        if signals.entries[i] or signals.exits[i]:
+            entry, exit_, stop = int(signals.entries[i]), bool(signals.exits[i]), known(atr, i) or 0.0
+            decision = Decision(entry, exit_, float(bars.close[i]), int(bars.ts[i]), stop)
+            act(engine, btcusd(), decision, name=strategy.name, sizer=sizer, all_in=False)
+        engine.commit(checkpoint=False)
+    assert len(replayed.trades) >= 5
+    assert replayed.events == tuple(journal.events)
+    assert replayed.final_state == engine.portfolio_state()

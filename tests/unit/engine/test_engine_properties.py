@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ from trading_agent.domain import (
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.journal import MemoryJournal
+from trading_agent.engine.replay import CandleArrays
 from trading_agent.risk.limits import RiskLimits, signed_contracts
 
 D = Decimal
@@ -162,7 +164,7 @@ def _act(engine: TradingEngine, action: Action, price: float) -> tuple[Order, Po
 
 
 def _run(
-    moves_and_actions: list[tuple[Move, Action]], funding_rate: Decimal, exits: ExitRules
+    moves_and_actions: list[tuple[Move, Action]], funding_rate: Decimal, exits: ExitRules, *, checkpoint: bool = True
 ) -> tuple[TradingEngine, MemoryJournal, list[Candle], list[tuple[Order, PortfolioState]]]:
     journal = MemoryJournal()
     engine = TradingEngine(
@@ -175,7 +177,7 @@ def _run(
         made = _act(engine, action, bar.close)
         if made is not None:
             submitted.append(made)
-        engine.commit()
+        engine.commit(checkpoint=checkpoint)
     return engine, journal, candles, submitted
 
 
@@ -288,10 +290,39 @@ def test_no_approved_order_breaks_the_position_and_leverage_limits(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_sessions)
 def test_the_fast_path_changes_nothing(session: Session) -> None:
-    _, fast, _, _ = _run(*session)
+    fast, fast_journal, _, _ = _run(*session)
     with fast_path_off():
-        _, slow, _, _ = _run(*session)
-    assert fast.events == slow.events
+        slow, slow_journal, _, _ = _run(*session)
+    assert fast_journal.events == slow_journal.events
+    assert fast.snapshot() == slow.snapshot()
+
+
+def _replayed(
+    moves_and_actions: list[tuple[Move, Action]], funding_rate: Decimal, exits: ExitRules
+) -> tuple[TradingEngine, MemoryJournal]:
+    """``_run`` through ``TradingEngine.replay``: the candles as arrays, acting only where an action is."""
+    journal = MemoryJournal()
+    engine = TradingEngine(
+        config(limits=LIMITS, exits=exits, default_funding_rate=funding_rate), [BTC], journal=journal
+    )
+    bars = _candles([move for move, _ in moves_and_actions])
+    columns = ([getattr(bar, name) for bar in bars] for name in ("ts", "open", "high", "low", "close", "volume"))
+    candles = CandleArrays(*columns, [_volatility(bar) for bar in bars], [AVERAGE_VOLATILITY] * len(bars))
+    wanted = np.array([action.kind != "none" for _, action in moves_and_actions])
+    for i in engine.replay(BTCUSD_ID, candles, wanted):
+        _act(engine, moves_and_actions[i][1], bars[i].close)
+        engine.commit(checkpoint=False)
+    return engine, journal
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sessions)
+def test_replaying_arrays_journals_what_feeding_candle_by_candle_does(session: Session) -> None:
+    steps, rate, exits = session
+    fed, fed_journal, _, _ = _run(steps, rate, exits, checkpoint=False)
+    replayed, replayed_journal = _replayed(steps, rate, exits)
+    assert replayed_journal.events == fed_journal.events
+    assert replayed.snapshot() == fed.snapshot()  # the peak and the marks too, which the journal may not show
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
