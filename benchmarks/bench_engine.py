@@ -9,10 +9,10 @@ decision candle's close. A decision at a close fills at the next open. Both side
 signal and ATR with numpy and TA-Lib (backtesting.py's ``init`` wraps the same arrays with
 ``Strategy.I``), so the comparison is between the engines, not the indicators. Only the loop is
 timed: ``Backtest.run()`` for backtesting.py (best of 1, it is slow) and the candle loop for ours
-(best of 3), run two ways: ``engine.replay`` over the arrays, acting at the crosses (how
+(best of 3), run two ways: ``engine.feed_arrays`` over the arrays, acting at the crosses (how
 ``run_event_backtest`` drives the engine: the quiet candles are skipped in compiled code), and one
 ``engine.feed`` call per candle (how the paper-trading agent does); the two must end in the same
-state. The goal is judged on ``replay``.
+state. The goal is judged on ``feed_arrays``.
 
 Ours is ``TradingEngine`` with the BTCUSD spec of ``config/instruments.yaml`` and the default risk
 limits, circuit breakers, slippage and fees (taker 0.05% + 18% GST). Exits use the defaults: the
@@ -81,9 +81,9 @@ from trading_agent.domain import (
     SizingMethod,
     Timeframe,
 )
+from trading_agent.engine.candle_arrays import CandleArrays
 from trading_agent.engine.config import EngineConfig
 from trading_agent.engine.engine import TradingEngine
-from trading_agent.engine.replay import CandleArrays
 from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits
 from trading_agent.risk.sizing import FixedFractionalSizer, SizingContext, SizingRules, contracts_for_notional
@@ -228,19 +228,19 @@ def _enter(engine: TradingEngine, result: OursResult, direction: int, close: flo
         result.flips += flip
 
 
-def run_ours(market: Market, *, replay: bool = True) -> OursResult:
+def run_ours(market: Market, *, arrays: bool = True) -> OursResult:
     """The strategy through ``TradingEngine``: only the candle loop is timed.
 
-    ``replay``: the arrays through ``engine.replay``, acting at the crosses (how ``run_event_backtest``
+    ``arrays``: the arrays through ``engine.feed_arrays``, acting at the crosses (how ``run_event_backtest``
     drives the engine); otherwise one ``feed`` call per candle (how the paper-trading agent does).
     """
     engine = _engine()
     result = OursResult(0.0, engine)
     commit, signal, close, stop = engine.commit, market.signal, market.close, market.stop
-    if replay:
+    if arrays:
         wanted = np.asarray(signal) != 0
         started = time.perf_counter()
-        for i in engine.replay(BTCUSD.id, market.arrays, wanted):
+        for i in engine.feed_arrays(BTCUSD.id, market.arrays, wanted):
             if direction := signal[i]:
                 _enter(engine, result, direction, close[i], stop[i])
             commit(checkpoint=False)
@@ -258,12 +258,12 @@ def run_ours(market: Market, *, replay: bool = True) -> OursResult:
     return result
 
 
-def best_of(runs: int, market: Market, *, replay: bool = True) -> OursResult:
+def best_of(runs: int, market: Market, *, arrays: bool = True) -> OursResult:
     """The fastest of ``runs`` runs of ours, each started after a full garbage collection."""
     best: OursResult | None = None
     for _ in range(runs):
         gc.collect()  # start clean: no run pays for the garbage of the one before
-        result = run_ours(market, replay=replay)
+        result = run_ours(market, arrays=arrays)
         if best is None or result.seconds < best.seconds:
             best = result
         del result  # keep one engine alive, not two, while the next run is timed
@@ -403,11 +403,11 @@ def main() -> None:
     n = len(market.ts)
 
     ours = best_of(OURS_RUNS, market)
-    fed = best_of(OURS_RUNS, market, replay=False)
+    fed = best_of(OURS_RUNS, market, arrays=False)
     quiet = replace(market, signal=[0] * n)
-    idle, idle_fed = best_of(OURS_RUNS, quiet), best_of(OURS_RUNS, quiet, replay=False)
+    idle, idle_fed = best_of(OURS_RUNS, quiet), best_of(OURS_RUNS, quiet, arrays=False)
     if fed.engine.snapshot() != ours.engine.snapshot():
-        raise RuntimeError("engine.replay and feeding candle by candle ended in different states")
+        raise RuntimeError("engine.feed_arrays and feeding candle by candle ended in different states")
     reference_s, stats = run_reference(market, idiomatic=False)
     idiomatic_s, idiomatic_stats = run_reference(market, idiomatic=True)
     engine = ours.engine
@@ -423,7 +423,7 @@ def main() -> None:
     for column in ("engine", "runs", "loop", "candles/s", "ours is ×", "trades", "final equity", "return"):
         table.add_column(column, justify="left" if column == "engine" else "right")
     for name, result in (
-        ("ours: TradingEngine.replay (risk gate, breakers, exits, journal)", ours),
+        ("ours: TradingEngine.feed_arrays (risk gate, breakers, exits, journal)", ours),
         ("ours: TradingEngine.feed, one call per candle (the same state)", fed),
     ):
         table.add_row(
@@ -451,7 +451,7 @@ def main() -> None:
             f"{final:,.2f}",
             f"{final / INITIAL_BALANCE - 1:+.2%}",
         )
-    for name, result in (("replay", idle), ("feed", idle_fed)):
+    for name, result in (("feed_arrays", idle), ("feed", idle_fed)):
         table.add_row(
             f"[dim]ours, {name} without orders (the quiet candles alone)[/]",
             f"best of {OURS_RUNS}",

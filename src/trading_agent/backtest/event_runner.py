@@ -1,6 +1,6 @@
 """The event-driven backtest: signals through the one trading engine, with the risk manager and costs on.
 
-Per candle: the engine processes it (fills, exits, funding, breakers; ``TradingEngine.replay`` skips
+Per candle: the engine processes it (fills, exits, funding, breakers; ``TradingEngine.feed_arrays`` skips
 the candles where nothing can happen and nothing is to be decided), then the candle's signals are
 acted on at its close by ``engine.decisions.act``, the rule the paper-trading agent shares (exits
 reduce-only, entries sized by the risk manager with an ATR stop, reversals in one order, no
@@ -130,7 +130,7 @@ def run_event_backtest(
     if progress is not None:
         wanted[::PROGRESS_EVERY] = True
     rejected = 0
-    for i in engine.replay(instrument.id, candles, wanted):
+    for i in engine.feed_arrays(instrument.id, candles, wanted):
         if anomaly is not None and scores is not None and math.isfinite(scores[i]):
             engine.report_anomaly(instrument.id, score=float(scores[i]), threshold=anomaly.threshold)
         if entries[i] or exits[i]:

@@ -4,11 +4,11 @@ Imports only the domain and the risk manager. ``TradingEngine`` is the entry poi
 the other modules hold its pure calculations and its parts.
 """
 
+from trading_agent.engine.candle_arrays import CandleArrays
 from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.exits import ExitRules, StopMethod
 from trading_agent.engine.journal import Journal, MemoryJournal, Publisher
-from trading_agent.engine.replay import CandleArrays
 
 __all__ = [
     "CandleArrays",

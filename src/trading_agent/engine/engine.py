@@ -8,8 +8,8 @@ and a step that was not committed is simply done again.
 Per candle (``on_candle``, or the fast callable from ``feed``) the engine settles funding, fills
 what the candle reaches and manages the exits (``matching``). A candle that provably does nothing
 takes the fast path instead: a few float comparisons against thresholds kept by ``book``.
-``replay`` takes a backtest's candles as arrays and skips the quiet ones in compiled code
-(``replay``), sending the others down the same per-candle path.
+``feed_arrays`` takes a backtest's candles as arrays and skips the quiet ones in compiled code
+(``candle_arrays``), sending the others down the same per-candle path.
 
 Orders from outside pass the gate (``gate``): invalid orders and risk refusals come back as
 ``REJECTED`` orders with the reason, journaled, never raised. Ids are deterministic (``recorder``,
@@ -55,6 +55,7 @@ from trading_agent.domain import (
     Trade,
 )
 from trading_agent.engine.book import InstrumentBook
+from trading_agent.engine.candle_arrays import CandleArrays, next_busy
 from trading_agent.engine.config import EngineConfig
 from trading_agent.engine.errors import EngineError
 from trading_agent.engine.execution import Execution
@@ -64,7 +65,6 @@ from trading_agent.engine.journal import EngineFailedError, Journal, JournalWrit
 from trading_agent.engine.matching import CandleMatcher
 from trading_agent.engine.orders import OrderState
 from trading_agent.engine.recorder import Recorder
-from trading_agent.engine.replay import CandleArrays, next_busy
 from trading_agent.engine.state import EngineState, UnknownOrderError
 
 __all__ = [
@@ -174,9 +174,9 @@ class TradingEngine:
         clock: Callable[[], int] | None = None,
         observe: Callable[[Event], None] | None = None,
     ) -> TradingEngine:
-        """An engine in exactly the state its journal records (every event replayed through the fold).
+        """An engine in exactly the state its journal records (every event batch through the fold).
 
-        ``observe`` sees every replayed event after the engine applied it: how the agent rebuilds
+        ``observe`` sees every batch event after the engine applied it: how the agent rebuilds
         its own state (mode, pause) from the same pass over the journal.
         """
         engine = cls(config, instruments, journal=journal, publishers=publishers, funding=funding, clock=clock)
@@ -516,7 +516,7 @@ class TradingEngine:
 
         return bar
 
-    def replay(
+    def feed_arrays(
         self, instrument: InstrumentId, candles: CandleArrays, wanted: npt.NDArray[np.bool_] | None = None
     ) -> Iterator[int]:
         """Process ``candles`` in order, as ``feed`` would one by one; yield the candles the caller must see.
@@ -524,7 +524,7 @@ class TradingEngine:
         Yields a candle's index once it is processed, for each candle the engine had work on (the
         slow path) and each one ``wanted`` marks (e.g. the candles with a signal): act on it there
         (submit, cancel) and ``commit``, as after a ``feed`` call. The candles in between are
-        skipped in compiled code (``replay``): they only move the marks, and there is nothing to
+        skipped in compiled code (``candle_arrays``): they only move the marks, and there is nothing to
         commit for them, so ``commit(checkpoint=False)`` at each yield journals exactly what feeding
         candle by candle and committing each one does (with checkpoints, the skipped candles get
         none). Every candle is checked before the first is processed: an impossible or stale one
@@ -546,9 +546,11 @@ class TradingEngine:
             marked = np.ascontiguousarray(wanted, dtype=np.bool_)
             if marked.shape != (n,):
                 raise EngineError(f"wanted has shape {marked.shape}; expected ({n},), one flag per candle")
-        return self._replaying(book, candles, marked)
+        return self._feeding_arrays(book, candles, marked)
 
-    def _replaying(self, book: InstrumentBook, candles: CandleArrays, wanted: npt.NDArray[np.bool_]) -> Iterator[int]:
+    def _feeding_arrays(
+        self, book: InstrumentBook, candles: CandleArrays, wanted: npt.NDArray[np.bool_]
+    ) -> Iterator[int]:
         bar, calm, scan = self.feed(book.instrument.id), candles.calm(self._vol_multiple), next_busy()
         ts, open_, high, low, close, volume = _columns(candles)
         i, n = 0, len(candles)

@@ -48,13 +48,13 @@ def test_sma_cross_on_real_candles_under_the_shipped_rules(btc_1h_path: Path, pr
 
 
 @pytest.mark.real_data
-def test_the_replayed_backtest_journals_what_feeding_candle_by_candle_does(btc_1h_path: Path) -> None:
-    """``run_event_backtest`` skips quiet candles (``TradingEngine.replay``); one ``feed`` per candle is the oracle."""
+def test_the_backtest_journals_what_feeding_candle_by_candle_does(btc_1h_path: Path) -> None:
+    """``run_event_backtest`` skips quiet candles (``feed_arrays``); one ``feed`` per candle is the oracle."""
     rules = load_trading_rules(REPO_ROOT / "config", None)
     bars = Bars.from_frame(read_candle_file(btc_1h_path, Timeframe.H1).iloc[-6000:])
     config = engine_config(rules, timeframe=Timeframe.H1, session="real", initial_balance=Decimal(10_000))
     strategy = make_strategy("sma-cross", {"fast": 20, "slow": 50})
-    replayed = run_event_backtest(bars, strategy, instrument=btcusd(), config=config, sizing=sizing_rules(rules))
+    batch = run_event_backtest(bars, strategy, instrument=btcusd(), config=config, sizing=sizing_rules(rules))
 
     journal = MemoryJournal()
     engine = TradingEngine(config, [btcusd()], journal=journal)
@@ -72,6 +72,6 @@ def test_the_replayed_backtest_journals_what_feeding_candle_by_candle_does(btc_1
             decision = Decision(entry, exit_, float(bars.close[i]), int(bars.ts[i]), stop)
             act(engine, btcusd(), decision, name=strategy.name, sizer=sizer, all_in=False)
         engine.commit(checkpoint=False)
-    assert len(replayed.trades) >= 5
-    assert replayed.events == tuple(journal.events)
-    assert replayed.final_state == engine.portfolio_state()
+    assert len(batch.trades) >= 5
+    assert batch.events == tuple(journal.events)
+    assert batch.final_state == engine.portfolio_state()

@@ -35,10 +35,10 @@ from trading_agent.domain import (
     Side,
     Trade,
 )
+from trading_agent.engine.candle_arrays import CandleArrays
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.journal import MemoryJournal
-from trading_agent.engine.replay import CandleArrays
 from trading_agent.risk.limits import RiskLimits, signed_contracts
 
 D = Decimal
@@ -297,10 +297,10 @@ def test_the_fast_path_changes_nothing(session: Session) -> None:
     assert fast.snapshot() == slow.snapshot()
 
 
-def _replayed(
+def _fed_arrays(
     moves_and_actions: list[tuple[Move, Action]], funding_rate: Decimal, exits: ExitRules
 ) -> tuple[TradingEngine, MemoryJournal]:
-    """``_run`` through ``TradingEngine.replay``: the candles as arrays, acting only where an action is."""
+    """``_run`` through ``TradingEngine.feed_arrays``: the candles as arrays, acting only where an action is."""
     journal = MemoryJournal()
     engine = TradingEngine(
         config(limits=LIMITS, exits=exits, default_funding_rate=funding_rate), [BTC], journal=journal
@@ -309,7 +309,7 @@ def _replayed(
     columns = ([getattr(bar, name) for bar in bars] for name in ("ts", "open", "high", "low", "close", "volume"))
     candles = CandleArrays(*columns, [_volatility(bar) for bar in bars], [AVERAGE_VOLATILITY] * len(bars))
     wanted = np.array([action.kind != "none" for _, action in moves_and_actions])
-    for i in engine.replay(BTCUSD_ID, candles, wanted):
+    for i in engine.feed_arrays(BTCUSD_ID, candles, wanted):
         _act(engine, moves_and_actions[i][1], bars[i].close)
         engine.commit(checkpoint=False)
     return engine, journal
@@ -317,12 +317,12 @@ def _replayed(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_sessions)
-def test_replaying_arrays_journals_what_feeding_candle_by_candle_does(session: Session) -> None:
+def test_feeding_arrays_journals_what_feeding_candle_by_candle_does(session: Session) -> None:
     steps, rate, exits = session
     fed, fed_journal, _, _ = _run(steps, rate, exits, checkpoint=False)
-    replayed, replayed_journal = _replayed(steps, rate, exits)
-    assert replayed_journal.events == fed_journal.events
-    assert replayed.snapshot() == fed.snapshot()  # the peak and the marks too, which the journal may not show
+    batch, arrays_journal = _fed_arrays(steps, rate, exits)
+    assert arrays_journal.events == fed_journal.events
+    assert batch.snapshot() == fed.snapshot()  # the peak and the marks too, which the journal may not show
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,11 +1,11 @@
-"""Candle arrays for ``TradingEngine.replay``, and the compiled scan that skips the quiet candles.
+"""Candle arrays for ``TradingEngine.feed_arrays``, and the compiled scan that skips the quiet candles.
 
 A backtest feeds the engine hundreds of thousands of candles, and most of them do nothing: the fast
 path (``book``) rules each out in a few float comparisons, but a Python call per candle still costs
 about 0.3 µs, a good part of a long backtest. ``next_busy`` runs the same test in a numba loop over
 the arrays and returns the next candle the fast path could not rule out (or that the caller wants
 to see); the engine sets the marks the skipped candles would have left and sends that candle down
-its ordinary per-candle path. Feeding candle by candle and replaying write the same journal (a
+its ordinary per-candle path. Feeding candle by candle and feeding the arrays write the same journal (a
 property test and a real-data test compare them).
 
 Hand-written because the test is the engine's own fast-path rule; numba because a Python loop over
@@ -140,7 +140,7 @@ def scan_busy(  # noqa: PLR0917 (numba kernels take positional arguments)
 
 @cache
 def next_busy() -> Callable[..., int]:
-    """``scan_busy`` compiled by numba (on the first replay: importing numba costs a third of a second)."""
-    from numba import njit  # lazy: the engine imports this module, and most of its users never replay
+    """``scan_busy`` compiled by numba (on first use: importing numba costs a third of a second)."""
+    from numba import njit  # lazy: the engine imports this module, and most of its users feed one candle at a time
 
     return cast(Callable[..., int], njit(cache=True, nogil=True)(scan_busy))

@@ -1,6 +1,6 @@
-"""``TradingEngine.replay``: candle arrays through the engine, the quiet candles skipped in compiled code.
+"""``TradingEngine.feed_arrays``: candle arrays through the engine, the quiet candles skipped in compiled code.
 
-Random sessions (``test_engine_properties``) show replaying journals what feeding candle by
+Random sessions (``test_engine_properties``) show feeding the arrays journals what feeding candle by
 candle does; these cases pin the rest: what is yielded, what a skipped candle leaves, bad input.
 """
 
@@ -13,9 +13,9 @@ import pytest
 
 from tests.testkit.engine import H, buy, engine, fast_path_off
 from tests.testkit.instruments import BTCUSD_ID
+from trading_agent.engine.candle_arrays import UNKNOWN, CandleArrays, next_busy, scan_busy
 from trading_agent.engine.engine import CandleInputError, StaleCandleError, TradingEngine
 from trading_agent.engine.errors import EngineError
-from trading_agent.engine.replay import UNKNOWN, CandleArrays, next_busy, scan_busy
 
 
 def _arrays(closes: list[float], *, spread: float = 5.0, start: int = 0, **volatility: list[float]) -> CandleArrays:
@@ -43,9 +43,9 @@ def _fed(engine_: TradingEngine, candles: CandleArrays) -> None:
         engine_.commit(checkpoint=False)
 
 
-def _replayed(engine_: TradingEngine, candles: CandleArrays, wanted: list[bool] | None = None) -> list[int]:
+def _fed_arrays(engine_: TradingEngine, candles: CandleArrays, wanted: list[bool] | None = None) -> list[int]:
     seen = []
-    for i in engine_.replay(BTCUSD_ID, candles, None if wanted is None else np.array(wanted)):
+    for i in engine_.feed_arrays(BTCUSD_ID, candles, None if wanted is None else np.array(wanted)):
         seen.append(i)
         engine_.commit(checkpoint=False)
     return seen
@@ -53,9 +53,9 @@ def _replayed(engine_: TradingEngine, candles: CandleArrays, wanted: list[bool] 
 
 def test_quiet_candles_are_skipped_and_leave_the_last_mark() -> None:
     flat_engine = engine()
-    _replayed(flat_engine, _arrays([60_000.0]))  # the first candle always takes the slow path
+    _fed_arrays(flat_engine, _arrays([60_000.0]))  # the first candle always takes the slow path
     closes = [60_000.0 + i for i in range(1, 50)]
-    seen = _replayed(flat_engine, _arrays(closes, start=H), [i == 20 for i in range(len(closes))])
+    seen = _fed_arrays(flat_engine, _arrays(closes, start=H), [i == 20 for i in range(len(closes))])
     assert seen == [20, 22, 46]  # flat, nothing resting: the candle asked for and the two that close a UTC day
     assert flat_engine.last_candle_ts(BTCUSD_ID) == 49 * H
     assert flat_engine.portfolio_state().ts == 50 * H  # market time is the last close
@@ -67,17 +67,17 @@ def test_a_new_equity_peak_is_not_skipped() -> None:
     Against the slow path too: the fast path's own close band is what this case tests.
     """
     closes = [60_000.0 + 10 * min(i, 60 - i) for i in range(40)]  # the peak at the 31st close, then down
-    slow, fed, replayed = engine(), engine(), engine()
-    for one in (slow, fed, replayed):
+    slow, fed, batch = engine(), engine(), engine()
+    for one in (slow, fed, batch):
         one.feed(BTCUSD_ID)(0, 59_990.0, 60_000.0, 59_980.0, 59_990.0, 100.0)
         one.submit(buy(50))
         one.commit(checkpoint=False)
     with fast_path_off():
         _fed(slow, _arrays(closes, spread=0.0, start=H))
     _fed(fed, _arrays(closes, spread=0.0, start=H))
-    seen = _replayed(replayed, _arrays(closes, spread=0.0, start=H))
+    seen = _fed_arrays(batch, _arrays(closes, spread=0.0, start=H))
     assert set(range(5, 31)) <= set(seen)  # each new peak, once equity is over the fee the entry paid
-    assert replayed.snapshot() == fed.snapshot() == slow.snapshot()
+    assert batch.snapshot() == fed.snapshot() == slow.snapshot()
 
 
 def test_resting_orders_and_breakers_make_candles_busy_as_feeding_does() -> None:
@@ -86,25 +86,25 @@ def test_resting_orders_and_breakers_make_candles_busy_as_feeding_does() -> None
     volatility = np.abs(rng.normal(0.004, 0.003, 600))
     volatility[300:320] = 0.05  # a burst that trips the volatility breaker, and then clears it
     columns = {"volatility": volatility.tolist(), "average_volatility": [0.004] * 600}
-    fed, replayed = engine(), engine()
-    for one in (fed, replayed):
+    fed, batch = engine(), engine()
+    for one in (fed, batch):
         one.feed(BTCUSD_ID)(0, 60_000.0, 60_010.0, 59_990.0, 60_000.0, 100.0)
         one.submit(buy(20, stop_distance=Decimal(800)))
         one.commit(checkpoint=False)
     _fed(fed, _arrays(closes, start=H, **columns))
-    seen = _replayed(replayed, _arrays(closes, start=H, **columns))
+    seen = _fed_arrays(batch, _arrays(closes, start=H, **columns))
     assert 0 < len(seen) < len(closes)
-    assert replayed.snapshot() == fed.snapshot()
-    assert replayed.trades and replayed.trades == fed.trades
+    assert batch.snapshot() == fed.snapshot()
+    assert batch.trades and batch.trades == fed.trades
 
 
 def test_leaving_the_loop_early_leaves_the_engine_at_the_yielded_candle() -> None:
-    replayed = engine()
+    batch = engine()
     closes = [60_000.0 + i for i in range(30)]
-    for i in replayed.replay(BTCUSD_ID, _arrays(closes), np.arange(30) == 12):
+    for i in batch.feed_arrays(BTCUSD_ID, _arrays(closes), np.arange(30) == 12):
         if i == 12:
             break
-    assert replayed.last_candle_ts(BTCUSD_ID) == 12 * H
+    assert batch.last_candle_ts(BTCUSD_ID) == 12 * H
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_an_impossible_candle_anywhere_is_refused_before_any_is_processed(column
     getattr(candles, column)[7] = value
     refused = engine()
     with pytest.raises(CandleInputError, match=f"candle at {7 * H}: impossible prices or volume"):
-        refused.replay(BTCUSD_ID, candles)
+        refused.feed_arrays(BTCUSD_ID, candles)
     assert refused.last_candle_ts(BTCUSD_ID) is None
     assert refused.sequence == 0
 
@@ -126,22 +126,22 @@ def test_a_candle_out_of_order_is_refused_before_any_is_processed() -> None:
     candles.ts[4] = candles.ts[3]
     refused = engine()
     with pytest.raises(StaleCandleError, match=f"candle at {3 * H} is not after the last one processed \\({3 * H}\\)"):
-        refused.replay(BTCUSD_ID, candles)
+        refused.feed_arrays(BTCUSD_ID, candles)
     assert refused.sequence == 0
 
 
 def test_a_candle_not_after_the_engine_s_last_is_refused() -> None:
     fed = engine()
-    _replayed(fed, _arrays([60_000.0] * 3))
+    _fed_arrays(fed, _arrays([60_000.0] * 3))
     with pytest.raises(StaleCandleError, match=f"not after the last one processed \\({2 * H}\\)"):
-        fed.replay(BTCUSD_ID, _arrays([60_000.0] * 3, start=2 * H))
+        fed.feed_arrays(BTCUSD_ID, _arrays([60_000.0] * 3, start=2 * H))
 
 
 def test_misshapen_input_names_the_column() -> None:
     with pytest.raises(EngineError, match="candle column 'close' has shape \\(2,\\); expected \\(3,\\)"):
         CandleArrays([0, 1, 2], [1.0] * 3, [1.0] * 3, [1.0] * 3, [1.0] * 2, [1.0] * 3)
     with pytest.raises(EngineError, match="wanted has shape \\(2,\\); expected \\(3,\\)"):
-        engine().replay(BTCUSD_ID, _arrays([60_000.0] * 3), np.array([True, False]))
+        engine().feed_arrays(BTCUSD_ID, _arrays([60_000.0] * 3), np.array([True, False]))
 
 
 def test_calm_is_unknown_where_either_volatility_is() -> None:
