@@ -20,8 +20,9 @@ matches the engine's exact books to far below a cent (a test checks the final va
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
@@ -29,11 +30,14 @@ import talib
 
 from trading_agent.backtest.strategies import Signals, Strategy
 from trading_agent.domain import (
+    CircuitBreakerReset,
+    CircuitBreakerTripped,
     Event,
     FundingApplied,
     Instrument,
     OrderFilled,
     PortfolioState,
+    RiskRejected,
     Trade,
 )
 from trading_agent.engine import CandleArrays, EngineConfig, MemoryJournal, TradingEngine
@@ -47,8 +51,10 @@ from trading_agent.risk.sizing import SizingRules, make_sizer
 
 __all__ = [
     "ATR_PERIOD",
+    "BreakerSpell",
     "EventBacktest",
     "equity_curve",
+    "risk_log",
     "run_event_backtest",
     "volatility_arrays",
     "volatility_inputs",
@@ -61,8 +67,22 @@ _UNLIMITED = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
+class BreakerSpell:
+    """A circuit breaker's trip: when (market time, ms), why, and when it reset (``None``: tripped at the end)."""
+
+    breaker: str
+    tripped_ms: int
+    reason: str
+    reset_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class EventBacktest:
-    """What a backtest produced: equity at each close, whether a position was open, trades, the journal."""
+    """What a backtest produced: equity at each close, whether a position was open, trades, the journal.
+
+    ``refused_by`` counts the refused entries per limit they broke (one entry may break several);
+    ``breakers`` lists every circuit breaker's trip, oldest first (``risk_log``).
+    """
 
     equity: np.ndarray
     in_position: np.ndarray
@@ -70,6 +90,8 @@ class EventBacktest:
     events: tuple[Event, ...]
     final_state: PortfolioState
     rejected: int
+    refused_by: dict[str, int] = field(default_factory=dict)
+    breakers: tuple[BreakerSpell, ...] = ()
 
 
 def _yardstick(config: EngineConfig) -> EngineConfig:
@@ -143,7 +165,29 @@ def run_event_backtest(
         progress(len(candles), len(candles))
     events = tuple(journal.events)
     equity, held = equity_curve(events, bars, instrument, config.initial_balance, config.timeframe.ms)
-    return EventBacktest(equity, held, engine.trades, events, engine.portfolio_state(), rejected)
+    refused_by, breakers = risk_log(events)
+    return EventBacktest(equity, held, engine.trades, events, engine.portfolio_state(), rejected, refused_by, breakers)
+
+
+def risk_log(events: tuple[Event, ...]) -> tuple[dict[str, int], tuple[BreakerSpell, ...]]:
+    """From a journal: refused entries per violated limit (most first), and every breaker's spells.
+
+    A backtest has no one to reset a breaker that resets only by hand (the losing streak, the
+    drawdown): a spell that never ends says the strategy took no entry after it.
+    """
+    refused: Counter[str] = Counter()
+    spells: list[BreakerSpell] = []
+    open_spells: dict[str, int] = {}
+    for event in events:
+        if isinstance(event, RiskRejected):
+            refused.update(event.violations)
+        elif isinstance(event, CircuitBreakerTripped):
+            open_spells[event.breaker] = len(spells)
+            spells.append(BreakerSpell(event.breaker, event.ts_event, event.reason, None))
+        elif isinstance(event, CircuitBreakerReset) and event.breaker in open_spells:
+            index = open_spells.pop(event.breaker)
+            spells[index] = replace(spells[index], reset_ms=event.ts_event)
+    return dict(refused.most_common()), tuple(spells)
 
 
 def equity_curve(

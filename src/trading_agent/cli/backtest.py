@@ -204,11 +204,14 @@ def backtest(
     for key, label, kind in _SHOWN:
         table.add_row(label, _shown(report.metrics[key], kind), _shown(report.benchmark[key], kind))
     console.print(table)
+    why = ", ".join(f"{limit} {count:,}" for limit, count in report.refused_by.items())
     console.print(
         f"costs on: fees with GST, slippage, funding ({report.funding}); "
-        f"entries refused by the risk manager: {report.rejected_entries}; "
-        f"by the signal filters ({report.signal_filters}): {report.filtered_entries}"
+        f"entries refused by the risk manager: {report.rejected_entries:,}{f' ({why})' if why else ''}; "
+        f"by the signal filters ({report.signal_filters}): {report.filtered_entries:,}"
     )
+    for line in breaker_lines(report.breakers):
+        console.print(line, highlight=False)
     if report.model is not None:
         used, inside = report.model, report.model["in_sample_candles"]
         console.print(
@@ -217,6 +220,28 @@ def backtest(
         )
         if used.get("anomalous_candles") is not None:
             console.print(f"anomaly detector flagged {used['anomalous_candles']:,} of them (the anomaly filter acted)")
+
+
+def breaker_lines(breakers: list[dict[str, Any]]) -> list[str]:
+    """One line per circuit breaker that tripped: how often, and, if it never reset, since when.
+
+    A breaker that resets only by hand (the losing streak, the drawdown) stays tripped in a
+    backtest, which has no one to reset it: the line says no entry was taken after it.
+    """
+    lines = []
+    for name in dict.fromkeys(spell["breaker"] for spell in breakers):
+        spells = [spell for spell in breakers if spell["breaker"] == name]
+        last = spells[-1]
+        if last["reset"] is not None:
+            lines.append(f"circuit breaker {name} tripped {len(spells):,} time(s) and reset each time")
+            continue
+        when = f"at {last['tripped']:%Y-%m-%d %H:%M} UTC ({last['reason']})"
+        times = when if len(spells) == 1 else f"{len(spells):,} times, the last {when}"
+        lines.append(
+            f"[bold yellow]circuit breaker {name}[/] tripped {times}, and was still tripped at the end: "
+            "no entry was taken after it"
+        )
+    return lines
 
 
 def backtest_service(ctx: typer.Context, *, with_registry: bool = False) -> BacktestService:

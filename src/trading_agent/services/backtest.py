@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from trading_agent.backtest.event_runner import run_event_backtest
+from trading_agent.backtest.event_runner import BreakerSpell, run_event_backtest
 from trading_agent.backtest.filters import EntryFilter, describe_filters, filter_entries
 from trading_agent.backtest.metrics import (
     BacktestMetrics,
@@ -96,6 +96,8 @@ class BacktestReport(BaseModel):
     last_candle: pd.Timestamp
     candles: int
     rejected_entries: int
+    refused_by: dict[str, int] = {}
+    breakers: list[dict[str, Any]] = []
     filtered_entries: int = 0
     signal_filters: str = "none"
     funding: str
@@ -202,6 +204,13 @@ class BacktestOutcome(BaseModel):
     model_config = {"arbitrary_types_allowed": True}
 
 
+def _spell(spell: BreakerSpell) -> dict[str, Any]:
+    """A breaker spell for the report: the times as UTC timestamps, ``reset`` ``None`` while still tripped."""
+    reset = None if spell.reset_ms is None else pd.Timestamp(spell.reset_ms, unit="ms", tz="UTC")
+    tripped = pd.Timestamp(spell.tripped_ms, unit="ms", tz="UTC")
+    return {"breaker": spell.breaker, "reason": spell.reason, "tripped": tripped, "reset": reset}
+
+
 def _trades_frame(trades: tuple[Trade, ...]) -> pd.DataFrame:
     rows = [
         {
@@ -294,18 +303,28 @@ class Market:
         result = run_event_backtest(
             bars, strategy, instrument=instrument, config=config, sizing=sizing, funding=funding, progress=progress
         )
-        return BacktestRun(result.equity, result.in_position, result.trades, result.rejected, filtered)
+        return BacktestRun(
+            result.equity,
+            result.in_position,
+            result.trades,
+            result.rejected,
+            filtered,
+            result.refused_by,
+            result.breakers,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class BacktestRun:
-    """What every report needs of a backtest, whichever engine ran it."""
+    """What every report needs of a backtest, whichever engine ran it (the vector engine has no risk log)."""
 
     equity: np.ndarray
     in_position: np.ndarray
     trades: tuple[Trade, ...]
     rejected: int
     filtered: int = 0
+    refused_by: Mapping[str, int] = field(default_factory=dict)
+    breakers: tuple[BreakerSpell, ...] = ()
 
 
 class BacktestService:
@@ -443,6 +462,8 @@ class BacktestService:
                 last_candle=market.frame.index[-1],
                 candles=len(market.bars),
                 rejected_entries=result.rejected,
+                refused_by=dict(result.refused_by),
+                breakers=[_spell(spell) for spell in result.breakers],
                 filtered_entries=result.filtered,
                 signal_filters=describe_filters(market.entry_filter),
                 funding=market.funding_source,

@@ -15,6 +15,8 @@ from trading_agent.backtest.event_runner import run_event_backtest
 from trading_agent.backtest.strategies import AnomalyScores, StrategyError, make_strategy, replay_strategy
 from trading_agent.domain import (
     AnomalyAction,
+    CircuitBreakerReset,
+    CircuitBreakerTripped,
     MarketAnomaly,
     OrderFilled,
     OrderRole,
@@ -180,3 +182,36 @@ def test_the_anomaly_filter_acts_on_the_flagged_candles_of_a_strategy(action: An
     else:
         assert halved and not refused
         assert all(e.intent.contracts < (e.requested_contracts or 0) for e in halved)
+
+
+def test_a_breaker_that_resets_only_by_hand_halts_the_rest_of_a_backtest_and_the_log_says_so() -> None:
+    bars = _bars(3000, seed=11)
+    streak = 2
+    config = _config(
+        limits=replace(OPEN_LIMITS, max_consecutive_losses=1000),
+        breakers=BreakerRules(max_consecutive_losses=streak, rapid_fire_max_trades=1000),
+    )
+    result = run_event_backtest(
+        bars, make_strategy("sma-cross", {"fast": 3, "slow": 8}), instrument=btcusd(), config=config, sizing=SIZING
+    )
+    halted = [spell for spell in result.breakers if spell.breaker == "consecutive_losses"]
+    assert len(halted) == 1 and halted[0].reset_ms is None
+    assert halted[0].reason == f"{streak} consecutive losses (limit {streak})"
+    entries = [e for e in result.events if isinstance(e, RiskApproved)]
+    assert entries and all(e.ts_event <= halted[0].tripped_ms for e in entries)  # nothing entered after the trip
+    refused = [e for e in result.events if isinstance(e, RiskRejected)]
+    assert result.refused_by["circuit_breaker"] == len(refused) == result.rejected > 0
+    assert list(result.refused_by.values()) == sorted(result.refused_by.values(), reverse=True)
+
+
+def test_the_risk_log_pairs_each_trip_with_its_reset() -> None:
+    bars = _bars()
+    config = _config(breakers=replace(OPEN_BREAKERS, volatility_breaker_multiple=1.2))  # trips and clears often
+    result = run_event_backtest(
+        bars, make_strategy("sma-cross", {"fast": 10, "slow": 30}), instrument=btcusd(), config=config, sizing=SIZING
+    )
+    trips = [e for e in result.events if isinstance(e, CircuitBreakerTripped)]
+    resets = [e for e in result.events if isinstance(e, CircuitBreakerReset)]
+    assert len(trips) > 3 and [spell.tripped_ms for spell in result.breakers] == [e.ts_event for e in trips]
+    assert [spell.reset_ms for spell in result.breakers if spell.reset_ms is not None] == [e.ts_event for e in resets]
+    assert all(spell.reset_ms is None or spell.reset_ms > spell.tripped_ms for spell in result.breakers)

@@ -164,3 +164,9 @@ def test_the_compiled_scan_is_the_python_one() -> None:
         for thresholds in ((400 * H, 90.5, 109.5, 91.0, 109.0, 0), (2**62, -np.inf, np.inf, -np.inf, np.inf, 1)):
             args = (start, ts, low, high, close, calm, wanted, *thresholds)
             assert next_busy()(*args) == scan_busy(*args)
+
+
+def test_no_candles_yield_nothing_and_change_nothing() -> None:
+    empty = engine()
+    assert list(empty.feed_arrays(BTCUSD_ID, CandleArrays([], [], [], [], [], []))) == []
+    assert empty.last_candle_ts(BTCUSD_ID) is None
