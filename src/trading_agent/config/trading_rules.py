@@ -85,6 +85,12 @@ class RiskManagement(_Section):
     volatility_breaker_multiple: float = Field(default=3.0, gt=1)
     rapid_fire_max_trades: int = Field(default=5, ge=1)
     rapid_fire_window_s: int = Field(default=3600, ge=1)
+    auto_reset_after_s: int | None = Field(
+        default=None,
+        ge=1,
+        description="seconds after which the drawdown and losing-streak breakers reset by themselves "
+        "(null: only a person resets them)",
+    )
 
 
 class ExitStopMethod(StrEnum):

@@ -305,7 +305,8 @@ class EngineState:
 
         A tripped breaker needs the slow path only when it may clear by itself: the volatility
         breaker when volatility falls back (checked in the fast path), rapid fire when an entry
-        leaves its window, the daily loss at the next UTC day (a day roll always wakes the engine).
+        leaves its window, the daily loss at the next UTC day (a day roll always wakes the engine),
+        the drawdown and the losing streak when their ``auto_reset_after_s`` has passed.
         """
         exits, tf = self.config.exits, self.timeframe_ms
         for book in self.books.values():
@@ -317,6 +318,9 @@ class EngineState:
             window_ms = self.config.breakers.rapid_fire_window_s * 1000
             counted = self.account.entries_since(self.now_ms - window_ms)
             wake = min(wake, min(counted) + window_ms - tf) if counted else ALWAYS
+        due = self.board.next_reset_due_ms()
+        if due is not None:  # a breaker that resets by the clock: the candle closing at or after it
+            wake = min(wake, due - tf)
         holders = [book for book in self.books.values() if book.position is not None]
         band = self._close_band(holders[0], tripped) if len(holders) == 1 else (_INF, -_INF)
         volatility_tripped = VolatilityBreaker.name in tripped

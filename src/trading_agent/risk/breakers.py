@@ -26,6 +26,7 @@ __all__ = [
     "DailyLossBreaker",
     "DrawdownBreaker",
     "EmergencyStopBreaker",
+    "ManualBreaker",
     "Observation",
     "RapidFireBreaker",
     "VolatilityBreaker",
@@ -47,6 +48,9 @@ class BreakerRules:
     volatility_breaker_multiple: float = 3.0
     rapid_fire_max_trades: int = 5
     rapid_fire_window_s: int = 3600
+    auto_reset_after_s: int | None = None
+    """Seconds after a trip when the breakers that wait for a person (drawdown, losing streak) reset
+    by themselves; ``None`` (the default): only a person resets them."""
     flatten_on_trip: bool = False
 
     def __post_init__(self) -> None:
@@ -59,6 +63,8 @@ class BreakerRules:
         for name in ("max_consecutive_losses", "rapid_fire_max_trades", "rapid_fire_window_s"):
             if getattr(self, name) < 1:
                 raise RiskError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.auto_reset_after_s is not None and self.auto_reset_after_s < 1:
+            raise RiskError(f"auto_reset_after_s must be at least 1 (or None), got {self.auto_reset_after_s}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +95,26 @@ class CircuitBreaker(ABC):
         """The automatic-reset reason, or ``None``; by default only a person resets a breaker."""
         return None
 
+    def reset_due_ms(self, tripped_at_ms: int) -> int | None:
+        """When a breaker tripped at ``tripped_at_ms`` resets by the clock alone (``None``: not by the clock)."""
+        return None
+
+
+class ManualBreaker(CircuitBreaker):
+    """A breaker that waits for a person, or resets ``reset_after_s`` after its trip when that is set."""
+
+    def __init__(self, reset_after_s: int | None) -> None:
+        self._reset_after_s = reset_after_s
+
+    def reset_due_ms(self, tripped_at_ms: int) -> int | None:
+        return None if self._reset_after_s is None else tripped_at_ms + self._reset_after_s * 1000
+
+    def cleared(self, observation: Observation, tripped_at_ms: int, now_ms: int) -> str | None:
+        due = self.reset_due_ms(tripped_at_ms)
+        if due is not None and now_ms >= due:
+            return f"{self._reset_after_s}s passed since the trip (auto_reset_after_s)"
+        return None
+
 
 class DailyLossBreaker(CircuitBreaker):
     """Trips when today's PnL is at or below ``-max_daily_loss_percent`` of the day's start equity.
@@ -115,12 +141,13 @@ class DailyLossBreaker(CircuitBreaker):
         return None
 
 
-class DrawdownBreaker(CircuitBreaker):
-    """Trips when equity is ``max_drawdown_percent`` or more below its peak; needs an explicit reset."""
+class DrawdownBreaker(ManualBreaker):
+    """Trips when equity is ``max_drawdown_percent`` or more below its peak; see ``ManualBreaker`` for the reset."""
 
     name = "drawdown"
 
-    def __init__(self, max_drawdown_percent: float) -> None:
+    def __init__(self, max_drawdown_percent: float, reset_after_s: int | None = None) -> None:
+        super().__init__(reset_after_s)
         self._percent = max_drawdown_percent
         self._limit = Decimal(str(max_drawdown_percent)) / 100
 
@@ -161,12 +188,13 @@ class VolatilityBreaker(CircuitBreaker):
         return None
 
 
-class ConsecutiveLossBreaker(CircuitBreaker):
-    """Trips after ``max_losses`` losing trades in a row; needs an explicit reset."""
+class ConsecutiveLossBreaker(ManualBreaker):
+    """Trips after ``max_losses`` losing trades in a row; see ``ManualBreaker`` for the reset."""
 
     name = "consecutive_losses"
 
-    def __init__(self, max_losses: int) -> None:
+    def __init__(self, max_losses: int, reset_after_s: int | None = None) -> None:
+        super().__init__(reset_after_s)
         self._max = max_losses
 
     def check(self, observation: Observation) -> str | None:
@@ -219,9 +247,9 @@ def default_breakers(rules: BreakerRules) -> tuple[CircuitBreaker, ...]:
     """The five blueprint breakers, built from ``rules``, and the emergency stop."""
     return (
         DailyLossBreaker(rules.max_daily_loss_percent),
-        DrawdownBreaker(rules.max_drawdown_percent),
+        DrawdownBreaker(rules.max_drawdown_percent, rules.auto_reset_after_s),
         VolatilityBreaker(rules.volatility_breaker_multiple),
-        ConsecutiveLossBreaker(rules.max_consecutive_losses),
+        ConsecutiveLossBreaker(rules.max_consecutive_losses, rules.auto_reset_after_s),
         RapidFireBreaker(rules.rapid_fire_max_trades, rules.rapid_fire_window_s),
         EmergencyStopBreaker(),
     )
@@ -264,18 +292,27 @@ class BreakerBoard:
         """Tripped breaker name to its trip reason."""
         return {name: trip.reason for name, trip in self._tripped.items()}
 
+    def next_reset_due_ms(self) -> int | None:
+        """The earliest time a tripped breaker resets by the clock alone (``None``: none will)."""
+        due = (self._breakers[name].reset_due_ms(trip.ts) for name, trip in self._tripped.items())
+        return min((ts for ts in due if ts is not None), default=None)
+
     @property
     def allows_entries(self) -> bool:
         """False while any breaker is tripped."""
         return not self._tripped
 
     def check(self, observation: Observation, now_ms: int) -> list[CircuitBreakerReset | CircuitBreakerTripped]:
-        """What ``update`` would do, without doing it: the resets, then the trips of what is left untripped."""
+        """What ``update`` would do, without doing it: the resets, then the trips of the untripped breakers.
+
+        A breaker reset here is not judged again on the same observation: its measure restarts with
+        the reset (the engine's losing streak, its equity peak), so the next observation judges it.
+        """
         events: list[CircuitBreakerReset | CircuitBreakerTripped] = []
         untripped: Collection[str]
         if self._tripped:
             resets = self._resets(observation, now_ms)
-            untripped = set(self._breakers) - (set(self._tripped) - {event.breaker for event in resets})
+            untripped = set(self._breakers) - set(self._tripped)
             events.extend(resets)
         else:  # the usual case: nothing to reset, every breaker to check, no set arithmetic
             untripped = self._breakers.keys()

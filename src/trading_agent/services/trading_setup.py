@@ -109,6 +109,7 @@ def _breaker_rules(rules: TradingRules) -> BreakerRules:
         volatility_breaker_multiple=risk.volatility_breaker_multiple,
         rapid_fire_max_trades=risk.rapid_fire_max_trades,
         rapid_fire_window_s=risk.rapid_fire_window_s,
+        auto_reset_after_s=risk.auto_reset_after_s,
     )
 
 

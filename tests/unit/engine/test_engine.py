@@ -21,6 +21,7 @@ from tests.testkit.engine import (
 from tests.testkit.instruments import BTCUSD_ID, btcusd
 from trading_agent.domain import (
     Candle,
+    CircuitBreakerReset,
     CircuitBreakerTripped,
     ClientOrderId,
     DomainError,
@@ -449,6 +450,28 @@ def test_resetting_the_drawdown_breaker_restarts_the_peak_so_trading_can_resume(
     assert "drawdown" in refused.reject_reason and "circuit breakers tripped" in refused.reject_reason
     eng.reset_breaker("drawdown", "reviewed by a person")
     assert eng.portfolio_state().drawdown == 0 and eng.submit(sell(1)).status is OrderStatus.ACCEPTED
+    eng.commit()
+    assert TradingEngine.rebuild(eng.config, [btcusd()], journal=journal).snapshot() == eng.snapshot()
+
+
+def test_a_drawdown_breaker_with_auto_reset_after_s_resets_itself_then_and_not_before() -> None:
+    journal = MemoryJournal()
+    limits = RiskLimits(max_position_fraction=1.0, max_drawdown_percent=1.0, min_time_between_trades_s=0)
+    breakers = BreakerRules(max_drawdown_percent=1.0, auto_reset_after_s=3 * 3600)
+    eng = engine(journal, slippage=NO_SLIP, limits=limits, breakers=breakers)
+    _feed(eng, [flat(0, 60000)])
+    eng.submit(buy(100))
+    _feed(eng, [flat(1, 60000), flat(2, 58900)])  # tripped at the close of 02:00-03:00
+    (tripped,) = of_type(journal.events, CircuitBreakerTripped)
+    assert tripped.breaker == "drawdown" and tripped.ts_event == 3 * H
+    assert eng._state.books[BTCUSD_ID].wake_ts == 5 * H  # the candle closing at 06:00, three hours on
+    _feed(eng, [flat(3, 58900), flat(4, 58900)])
+    assert eng.tripped_breakers.keys() == {"drawdown"} and eng.submit(sell(1)).status is OrderStatus.REJECTED
+    _feed(eng, [flat(5, 58900)])
+    (reset,) = of_type(journal.events, CircuitBreakerReset)
+    assert reset.ts_event == 6 * H and reset.reason == "10800s passed since the trip (auto_reset_after_s)"
+    assert eng.tripped_breakers == {} and eng.portfolio_state().drawdown == 0  # the peak restarts, as by hand
+    assert eng.submit(sell(1)).status is OrderStatus.ACCEPTED
     eng.commit()
     assert TradingEngine.rebuild(eng.config, [btcusd()], journal=journal).snapshot() == eng.snapshot()
 

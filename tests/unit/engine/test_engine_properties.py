@@ -39,6 +39,7 @@ from trading_agent.engine.candle_arrays import CandleArrays
 from trading_agent.engine.engine import TradingEngine
 from trading_agent.engine.exits import ExitRules
 from trading_agent.engine.journal import MemoryJournal
+from trading_agent.risk.breakers import BreakerRules
 from trading_agent.risk.limits import RiskLimits, signed_contracts
 
 D = Decimal
@@ -92,12 +93,21 @@ _exits = st.builds(
     trailing_percent=st.just(0.7),
     max_holding_period_s=st.sampled_from([2 * 3600, 5 * 3600, 12 * 3600]),
 )
+_breakers = st.sampled_from(
+    [
+        None,  # the test engine's: the losing streak and rapid fire out of reach
+        BreakerRules(  # breakers that trip, and reset by the clock three hours on
+            max_consecutive_losses=2, max_drawdown_percent=4.0, rapid_fire_max_trades=1000, auto_reset_after_s=3 * 3600
+        ),
+    ]
+)
 _sessions = st.tuples(
     st.lists(st.tuples(_moves, _actions), min_size=5, max_size=45),
     st.sampled_from([D(0), D("0.0001"), D("-0.0003"), D("0.002")]),
     _exits,
+    _breakers,
 )
-Session = tuple[list[tuple[Move, Action]], Decimal, ExitRules]
+Session = tuple[list[tuple[Move, Action]], Decimal, ExitRules, BreakerRules | None]
 
 
 def _candles(moves: list[Move]) -> list[Candle]:
@@ -163,13 +173,26 @@ def _act(engine: TradingEngine, action: Action, price: float) -> tuple[Order, Po
     return engine.submit(intent), before
 
 
-def _run(
-    moves_and_actions: list[tuple[Move, Action]], funding_rate: Decimal, exits: ExitRules, *, checkpoint: bool = True
-) -> tuple[TradingEngine, MemoryJournal, list[Candle], list[tuple[Order, PortfolioState]]]:
+def _engine(
+    funding_rate: Decimal, exits: ExitRules, breakers: BreakerRules | None
+) -> tuple[TradingEngine, MemoryJournal]:
     journal = MemoryJournal()
+    rules = {} if breakers is None else {"breakers": breakers}
     engine = TradingEngine(
-        config(limits=LIMITS, exits=exits, default_funding_rate=funding_rate), [BTC], journal=journal
+        config(limits=LIMITS, exits=exits, default_funding_rate=funding_rate, **rules), [BTC], journal=journal
     )
+    return engine, journal
+
+
+def _run(
+    moves_and_actions: list[tuple[Move, Action]],
+    funding_rate: Decimal,
+    exits: ExitRules,
+    breakers: BreakerRules | None = None,
+    *,
+    checkpoint: bool = True,
+) -> tuple[TradingEngine, MemoryJournal, list[Candle], list[tuple[Order, PortfolioState]]]:
+    engine, journal = _engine(funding_rate, exits, breakers)
     candles = _candles([move for move, _ in moves_and_actions])
     submitted = []
     for bar, (_, action) in zip(candles, moves_and_actions, strict=True):
@@ -298,13 +321,10 @@ def test_the_fast_path_changes_nothing(session: Session) -> None:
 
 
 def _fed_arrays(
-    moves_and_actions: list[tuple[Move, Action]], funding_rate: Decimal, exits: ExitRules
+    moves_and_actions: list[tuple[Move, Action]], funding_rate: Decimal, exits: ExitRules, breakers: BreakerRules | None
 ) -> tuple[TradingEngine, MemoryJournal]:
     """``_run`` through ``TradingEngine.feed_arrays``: the candles as arrays, acting only where an action is."""
-    journal = MemoryJournal()
-    engine = TradingEngine(
-        config(limits=LIMITS, exits=exits, default_funding_rate=funding_rate), [BTC], journal=journal
-    )
+    engine, journal = _engine(funding_rate, exits, breakers)
     bars = _candles([move for move, _ in moves_and_actions])
     columns = ([getattr(bar, name) for bar in bars] for name in ("ts", "open", "high", "low", "close", "volume"))
     candles = CandleArrays(*columns, [_volatility(bar) for bar in bars], [AVERAGE_VOLATILITY] * len(bars))
@@ -318,9 +338,8 @@ def _fed_arrays(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_sessions)
 def test_feeding_arrays_journals_what_feeding_candle_by_candle_does(session: Session) -> None:
-    steps, rate, exits = session
-    fed, fed_journal, _, _ = _run(steps, rate, exits, checkpoint=False)
-    batch, arrays_journal = _fed_arrays(steps, rate, exits)
+    fed, fed_journal, _, _ = _run(*session, checkpoint=False)
+    batch, arrays_journal = _fed_arrays(*session)
     assert arrays_journal.events == fed_journal.events
     assert batch.snapshot() == fed.snapshot()  # the peak and the marks too, which the journal may not show
 
@@ -328,10 +347,10 @@ def test_feeding_arrays_journals_what_feeding_candle_by_candle_does(session: Ses
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_sessions, st.integers(0, 44))
 def test_an_engine_rebuilt_at_any_step_is_the_same_engine(session: Session, cut: int) -> None:
-    steps, rate, exits = session
+    steps, rate, exits, breakers = session
     cut = min(cut, len(steps) - 1)
-    whole, whole_journal, _, _ = _run(steps, rate, exits)
-    part, part_journal, _, _ = _run(steps[:cut], rate, exits)
+    whole, whole_journal, _, _ = _run(steps, rate, exits, breakers)
+    part, part_journal, _, _ = _run(steps[:cut], rate, exits, breakers)
     rebuilt = TradingEngine.rebuild(part.config, [BTC], journal=part_journal)
     assert rebuilt.snapshot() == part.snapshot()
     for bar, (_, action) in list(zip(_candles([m for m, _ in steps]), steps, strict=True))[cut:]:

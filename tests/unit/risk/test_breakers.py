@@ -141,6 +141,24 @@ def test_consecutive_losses_trip_at_the_count_and_need_an_explicit_reset() -> No
     assert board.allows_entries
 
 
+@pytest.mark.parametrize(
+    ("name", "observed"), [("drawdown", {"equity": "8000", "day_start": "8000"}), ("consecutive_losses", {"losses": 6})]
+)
+def test_the_breakers_that_wait_for_a_person_reset_by_the_clock_when_told_to(
+    name: str, observed: dict[str, object]
+) -> None:
+    hours = 3 * 3_600_000
+    board = BreakerBoard.from_rules(BreakerRules(auto_reset_after_s=3 * 3600))
+    (event,) = board.evaluate(_observe(**observed), T0)  # type: ignore[arg-type]
+    assert event.breaker == name and board.next_reset_due_ms() == T0 + hours
+    assert board.auto_reset(_observe(ts=T0 + hours - 1), T0 + hours - 1) == []
+    still_bad = _observe(ts=T0 + hours, **observed)  # type: ignore[arg-type]
+    (reset,) = board.update(still_bad, T0 + hours)  # reset, and not judged again on the same observation
+    assert reset.reason == "10800s passed since the trip (auto_reset_after_s)"
+    assert board.allows_entries and board.next_reset_due_ms() is None
+    assert BreakerBoard.from_rules(RULES).next_reset_due_ms() is None  # the default: only a person resets
+
+
 def test_rapid_fire_counts_the_trailing_window_and_resets_when_it_clears() -> None:
     breaker = RapidFireBreaker(max_trades=3, window_s=60)
     edge = (T0 - 60_000, T0 - 30_000, T0)  # the first sits exactly on the open end of the window
@@ -217,5 +235,7 @@ def test_rules_and_board_validate_their_inputs() -> None:
         BreakerRules(volatility_breaker_multiple=1.0)
     with pytest.raises(DomainError, match="rapid_fire_window_s"):
         BreakerRules(rapid_fire_window_s=0)
+    with pytest.raises(DomainError, match="auto_reset_after_s must be at least 1"):
+        BreakerRules(auto_reset_after_s=0)
     with pytest.raises(DomainError, match="unique"):
         BreakerBoard([DailyLossBreaker(5), DailyLossBreaker(4)])

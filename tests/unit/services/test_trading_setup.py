@@ -62,6 +62,7 @@ BREAKERS: dict[str, Source] = {
     "volatility_breaker_multiple": lambda r: r.risk_management.volatility_breaker_multiple,
     "rapid_fire_max_trades": lambda r: r.risk_management.rapid_fire_max_trades,
     "rapid_fire_window_s": lambda r: r.risk_management.rapid_fire_window_s,
+    "auto_reset_after_s": lambda r: r.risk_management.auto_reset_after_s,
 }
 ANOMALY: dict[str, Source] = {
     "action": lambda r: r.anomaly_filter.action,
@@ -132,6 +133,7 @@ NON_DEFAULT_RULES: dict[str, Any] = {
         "volatility_breaker_multiple": 2.5,
         "rapid_fire_max_trades": 7,
         "rapid_fire_window_s": 1800,
+        "auto_reset_after_s": 43200,
     },
     "exits": {
         "stop_method": "volatility",
