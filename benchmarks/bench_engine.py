@@ -10,7 +10,7 @@ signal and ATR with numpy and TA-Lib (backtesting.py's ``init`` wraps the same a
 ``Strategy.I``), so the comparison is between the engines, not the indicators. Only the loop is
 timed: ``Backtest.run()`` for backtesting.py (best of 1, it is slow) and the candle loop for ours
 (best of 3), run two ways: ``engine.feed_arrays`` over the arrays, acting at the crosses (how
-``run_event_backtest`` drives the engine: the quiet candles are skipped in compiled code), and one
+``run_event_backtest`` drives the engine: the quiet candles are skipped by a numpy scan), and one
 ``engine.feed`` call per candle (how the paper-trading agent does); the two must end in the same
 state. The goal is judged on ``feed_arrays``.
 
@@ -411,7 +411,6 @@ def main() -> None:
     reference_s, stats = run_reference(market, idiomatic=False)
     idiomatic_s, idiomatic_stats = run_reference(market, idiomatic=True)
     engine = ours.engine
-    equity = engine.portfolio_state().equity
     ratio = reference_s / ours.seconds
     idiomatic_ratio = idiomatic_s / ours.seconds
     trades = engine.trades
@@ -426,6 +425,7 @@ def main() -> None:
         ("ours: TradingEngine.feed_arrays (risk gate, breakers, exits, journal)", ours),
         ("ours: TradingEngine.feed, one call per candle (the same state)", fed),
     ):
+        row_equity = result.engine.portfolio_state().equity
         table.add_row(
             name,
             f"best of {OURS_RUNS}",
@@ -433,8 +433,8 @@ def main() -> None:
             f"{n / result.seconds:,.0f}",
             "",
             f"{len(result.engine.trades):,}",
-            f"{equity:,.2f}",
-            f"{float(equity) / INITIAL_BALANCE - 1:+.2%}",
+            f"{row_equity:,.2f}",
+            f"{float(row_equity) / INITIAL_BALANCE - 1:+.2%}",
         )
     for name, seconds, outcome in (
         ("backtesting.py, precomputed signal (its fastest form)", reference_s, stats),

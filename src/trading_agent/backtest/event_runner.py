@@ -144,7 +144,7 @@ def run_event_backtest(
     sizer = make_sizer(sizing)
     relative, average, atr = volatility_arrays(bars)
     candles = CandleArrays(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume, relative, average)
-    stops = np.nan_to_num(atr).tolist()  # an ATR of 0 during the warm-up: no ATR stop
+    atr = np.nan_to_num(atr)  # an ATR of 0 during the warm-up: no ATR stop
     entries, exits = signals.entries, signals.exits
     anomaly = signals.anomaly
     scores = None if anomaly is None else anomaly.scores
@@ -156,7 +156,9 @@ def run_event_backtest(
         if anomaly is not None and scores is not None and math.isfinite(scores[i]):
             engine.report_anomaly(instrument.id, score=float(scores[i]), threshold=anomaly.threshold)
         if entries[i] or exits[i]:
-            decision = Decision(int(entries[i]), bool(exits[i]), float(candles.close[i]), int(candles.ts[i]), stops[i])
+            decision = Decision(
+                int(entries[i]), bool(exits[i]), float(candles.close[i]), int(candles.ts[i]), float(atr[i])
+            )
             rejected += act(engine, instrument, decision, name=strategy.name, sizer=sizer, all_in=strategy.all_in)
         engine.commit(checkpoint=False)
         if progress is not None and i % PROGRESS_EVERY == 0:

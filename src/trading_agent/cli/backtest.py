@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,7 +16,14 @@ from rich.table import Table
 
 from trading_agent.cli.context import console, print_json, state
 from trading_agent.domain import InstrumentId, SeriesKey
-from trading_agent.services.backtest import BacktestService, MarketOptions, Progress, WindowSpec, duration_ms
+from trading_agent.services.backtest import (
+    BacktestService,
+    BreakerTrip,
+    MarketOptions,
+    Progress,
+    WindowSpec,
+    duration_ms,
+)
 from trading_agent.services.errors import ServiceError
 from trading_agent.services.files import check_table_path, write_table
 
@@ -222,21 +229,23 @@ def backtest(
             console.print(f"anomaly detector flagged {used['anomalous_candles']:,} of them (the anomaly filter acted)")
 
 
-def breaker_lines(breakers: list[dict[str, Any]]) -> list[str]:
+def breaker_lines(breakers: Sequence[BreakerTrip]) -> list[str]:
     """One line per circuit breaker that tripped: how often, and, if it never reset, since when.
 
     A breaker that resets only by hand (the losing streak, the drawdown) stays tripped in a
     backtest, which has no one to reset it: the line says no entry was taken after it.
     """
+    by_breaker: dict[str, list[BreakerTrip]] = {}
+    for trip in breakers:
+        by_breaker.setdefault(trip.breaker, []).append(trip)
     lines = []
-    for name in dict.fromkeys(spell["breaker"] for spell in breakers):
-        spells = [spell for spell in breakers if spell["breaker"] == name]
-        last = spells[-1]
-        if last["reset"] is not None:
-            lines.append(f"circuit breaker {name} tripped {len(spells):,} time(s) and reset each time")
+    for name, trips in by_breaker.items():
+        last = trips[-1]
+        if last.reset is not None:
+            lines.append(f"circuit breaker {name} tripped {len(trips):,} time(s) and reset each time")
             continue
-        when = f"at {last['tripped']:%Y-%m-%d %H:%M} UTC ({last['reason']})"
-        times = when if len(spells) == 1 else f"{len(spells):,} times, the last {when}"
+        when = f"at {last.tripped:%Y-%m-%d %H:%M} UTC ({last.reason})"
+        times = when if len(trips) == 1 else f"{len(trips):,} times, the last {when}"
         lines.append(
             f"[bold yellow]circuit breaker {name}[/] tripped {times}, and was still tripped at the end: "
             "no entry was taken after it"

@@ -8,7 +8,7 @@ and a step that was not committed is simply done again.
 Per candle (``on_candle``, or the fast callable from ``feed``) the engine settles funding, fills
 what the candle reaches and manages the exits (``matching``). A candle that provably does nothing
 takes the fast path instead: a few float comparisons against thresholds kept by ``book``.
-``feed_arrays`` takes a backtest's candles as arrays and skips the quiet ones in compiled code
+``feed_arrays`` takes a backtest's candles as arrays and skips the quiet ones with numpy
 (``candle_arrays``), sending the others down the same per-candle path.
 
 Orders from outside pass the gate (``gate``): invalid orders and risk refusals come back as
@@ -174,9 +174,9 @@ class TradingEngine:
         clock: Callable[[], int] | None = None,
         observe: Callable[[Event], None] | None = None,
     ) -> TradingEngine:
-        """An engine in exactly the state its journal records (every event batch through the fold).
+        """An engine in exactly the state its journal records (every event replayed through the fold).
 
-        ``observe`` sees every batch event after the engine applied it: how the agent rebuilds
+        ``observe`` sees every replayed event after the engine applied it: how the agent rebuilds
         its own state (mode, pause) from the same pass over the journal.
         """
         engine = cls(config, instruments, journal=journal, publishers=publishers, funding=funding, clock=clock)
@@ -524,7 +524,7 @@ class TradingEngine:
         Yields a candle's index once it is processed, for each candle the engine had work on (the
         slow path) and each one ``wanted`` marks (e.g. the candles with a signal): act on it there
         (submit, cancel) and ``commit``, as after a ``feed`` call. The candles in between are
-        skipped in compiled code (``candle_arrays``): they only move the marks, and there is nothing to
+        skipped by a numpy scan (``candle_arrays``): they only move the marks, and there is nothing to
         commit for them, so ``commit(checkpoint=False)`` at each yield journals exactly what feeding
         candle by candle and committing each one does (with checkpoints, the skipped candles get
         none). Every candle is checked before the first is processed: an impossible or stale one
@@ -551,12 +551,12 @@ class TradingEngine:
     def _feeding_arrays(
         self, book: InstrumentBook, candles: CandleArrays, wanted: npt.NDArray[np.bool_]
     ) -> Iterator[int]:
-        bar, calm, scan = self.feed(book.instrument.id), candles.calm(self._vol_multiple), next_busy()
+        bar, calm = self.feed(book.instrument.id), candles.calm(self._vol_multiple)
         ts, open_, high, low, close, volume = _columns(candles)
         i, n = 0, len(candles)
         while i < n:
             self._check_alive()
-            busy = scan(
+            busy = next_busy(
                 i,
                 ts,
                 low,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,26 @@ Progress = Callable[[int, int], None]
 """``progress(done, total)``: candles processed so far (for a progress bar)."""
 
 
+class BreakerTrip(BaseModel):
+    """A circuit breaker's trip in a backtest: when, why, and when it reset (``None``: still tripped at the end)."""
+
+    breaker: str
+    reason: str
+    tripped: datetime
+    reset: datetime | None
+
+    @classmethod
+    def of(cls, spell: BreakerSpell) -> BreakerTrip:
+        """The engine's spell (market times in ms) with UTC times."""
+        reset = None if spell.reset_ms is None else datetime.fromtimestamp(spell.reset_ms / 1000, tz=UTC)
+        return cls(
+            breaker=spell.breaker,
+            reason=spell.reason,
+            tripped=datetime.fromtimestamp(spell.tripped_ms / 1000, tz=UTC),
+            reset=reset,
+        )
+
+
 class BacktestReport(BaseModel):
     """What a backtest measured: the strategy's metrics and the buy-hold benchmark's on the same candles."""
 
@@ -97,7 +118,7 @@ class BacktestReport(BaseModel):
     candles: int
     rejected_entries: int
     refused_by: dict[str, int] = {}
-    breakers: list[dict[str, Any]] = []
+    breakers: list[BreakerTrip] = []
     filtered_entries: int = 0
     signal_filters: str = "none"
     funding: str
@@ -202,13 +223,6 @@ class BacktestOutcome(BaseModel):
         )
 
     model_config = {"arbitrary_types_allowed": True}
-
-
-def _spell(spell: BreakerSpell) -> dict[str, Any]:
-    """A breaker spell for the report: the times as UTC timestamps, ``reset`` ``None`` while still tripped."""
-    reset = None if spell.reset_ms is None else pd.Timestamp(spell.reset_ms, unit="ms", tz="UTC")
-    tripped = pd.Timestamp(spell.tripped_ms, unit="ms", tz="UTC")
-    return {"breaker": spell.breaker, "reason": spell.reason, "tripped": tripped, "reset": reset}
 
 
 def _trades_frame(trades: tuple[Trade, ...]) -> pd.DataFrame:
@@ -463,7 +477,7 @@ class BacktestService:
                 candles=len(market.bars),
                 rejected_entries=result.rejected,
                 refused_by=dict(result.refused_by),
-                breakers=[_spell(spell) for spell in result.breakers],
+                breakers=[BreakerTrip.of(spell) for spell in result.breakers],
                 filtered_entries=result.filtered,
                 signal_filters=describe_filters(market.entry_filter),
                 funding=market.funding_source,

@@ -5,16 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from trading_agent.cli.backtest import breaker_lines
+from trading_agent.services.backtest import BreakerTrip
 
 
-def _spell(breaker: str, tripped: str, reset: str | None, reason: str = "why") -> dict[str, object]:
-    at = pd.Timestamp(tripped, tz="UTC")
-    return {
-        "breaker": breaker,
-        "reason": reason,
-        "tripped": at,
-        "reset": None if reset is None else pd.Timestamp(reset),
-    }
+def _spell(breaker: str, tripped: str, reset: str | None, reason: str = "why") -> BreakerTrip:
+    at = pd.Timestamp(tripped, tz="UTC").to_pydatetime()
+    back = None if reset is None else pd.Timestamp(reset, tz="UTC").to_pydatetime()
+    return BreakerTrip(breaker=breaker, reason=reason, tripped=at, reset=back)
 
 
 def test_a_breaker_still_tripped_at_the_end_is_said_with_when_and_why() -> None:

@@ -1,4 +1,4 @@
-"""``TradingEngine.feed_arrays``: candle arrays through the engine, the quiet candles skipped in compiled code.
+"""``TradingEngine.feed_arrays``: candle arrays through the engine, the quiet candles skipped by a numpy scan.
 
 Random sessions (``test_engine_properties``) show feeding the arrays journals what feeding candle by
 candle does; these cases pin the rest: what is yielded, what a skipped candle leaves, bad input.
@@ -13,7 +13,7 @@ import pytest
 
 from tests.testkit.engine import H, buy, engine, fast_path_off
 from tests.testkit.instruments import BTCUSD_ID
-from trading_agent.engine.candle_arrays import UNKNOWN, CandleArrays, next_busy, scan_busy
+from trading_agent.engine.candle_arrays import UNKNOWN, CandleArrays, next_busy
 from trading_agent.engine.engine import CandleInputError, StaleCandleError, TradingEngine
 from trading_agent.engine.errors import EngineError
 
@@ -152,18 +152,35 @@ def test_calm_is_unknown_where_either_volatility_is() -> None:
     assert (_arrays([60_000.0] * 2).calm(3.0) == UNKNOWN).all()
 
 
-def test_the_compiled_scan_is_the_python_one() -> None:
+def _scan_one_by_one(start: int, *columns: np.ndarray, thresholds: tuple[float, ...]) -> int:
+    """The fast path's test in ``feed``, negated, candle by candle: the oracle of ``next_busy``."""
+    ts, low, high, close, calm, wanted = columns
+    wake_ts, low_trigger, high_trigger, close_low, close_high, volatility_tripped = thresholds
+    for i in range(start, len(ts)):
+        quiet = (
+            ts[i] < wake_ts
+            and low[i] > low_trigger
+            and high[i] < high_trigger
+            and close_low < close[i] < close_high
+            and calm[i] != volatility_tripped
+        )
+        if wanted[i] or not quiet:
+            return i
+    return len(ts)
+
+
+def test_the_vectorised_scan_is_the_one_by_one_test() -> None:
     rng = np.random.default_rng(0)
     n = 500
     ts = np.arange(n, dtype=np.int64) * H
     low, high = rng.uniform(90, 100, n), rng.uniform(100, 110, n)
     close = (low + high) / 2
-    calm = rng.choice(np.array([1, 0, UNKNOWN], dtype=np.int8), n)
+    calm = rng.choice(np.array([1, 0, UNKNOWN], dtype=np.int8), n, p=[0.005, 0.005, 0.99])  # long quiet stretches
     wanted = rng.random(n) < 0.01
-    for start in (0, 17, 250, n - 1, n):
+    for start in range(n + 1):  # every start, so that a busy candle falls on each stretch boundary
         for thresholds in ((400 * H, 90.5, 109.5, 91.0, 109.0, 0), (2**62, -np.inf, np.inf, -np.inf, np.inf, 1)):
-            args = (start, ts, low, high, close, calm, wanted, *thresholds)
-            assert next_busy()(*args) == scan_busy(*args)
+            columns = (ts, low, high, close, calm, wanted)
+            assert next_busy(start, *columns, *thresholds) == _scan_one_by_one(start, *columns, thresholds=thresholds)
 
 
 def test_no_candles_yield_nothing_and_change_nothing() -> None:
