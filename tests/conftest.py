@@ -44,6 +44,19 @@ def btc_1h_path() -> Path:
     return shared_data_file("binance_BTCUSDT_1h.csv.gz")
 
 
+@pytest.fixture
+def btc_1h_store_url(btc_1h_path: Path, tmp_path: Path) -> str:
+    """A fresh SQLite store holding the real BTC/USDT hourly candles (binance BTCUSDT 1h)."""
+    from tests.testkit.api import api_settings
+    from trading_agent.data.files import SeriesFileKind
+    from trading_agent.services.market_data import MarketDataService
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    market_data = MarketDataService.from_settings(api_settings(url, tmp_path))
+    market_data.import_file(btc_1h_path, "binance", "BTCUSDT", "1h", SeriesFileKind.CANDLES)
+    return url
+
+
 @pytest.fixture(scope="session")
 def btc_1m_path() -> Path:
     """Real Binance BTC/USDT 1m candles, six weeks of 2021 (../shared/data)."""

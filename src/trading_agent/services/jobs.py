@@ -3,8 +3,14 @@
 A job runs in a worker process of its own (``spawn``), one at a time, so a long backtest never
 holds the agent's event loop or the API's interpreter lock. The worker opens the configured store
 and rules like ``trading-agent backtest`` does and returns the same report, made JSON-safe
-(undefined metrics are None). Jobs live in this process's memory: the newest ``keep`` are kept,
-and they are gone after a restart (their reports are the CLI's to write to files).
+(undefined metrics are None).
+
+Jobs are kept in the configured database (``backtest_jobs``), written at each change of status
+before it is reported, so a restart loses none: the newest ``keep`` are kept. A runner opening
+the database takes up what the previous process left: a queued job is queued again (it keeps its
+id); a job that was running is failed as interrupted (a backtest has no side effects, so
+submitting it again is safe). One serving process per database runs its jobs: a second one
+opening the same database would take the first one's running jobs for interrupted.
 """
 
 from __future__ import annotations
@@ -17,19 +23,25 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pandas as pd
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from trading_agent.config import AppSettings
 from trading_agent.domain import SeriesKey
 from trading_agent.services.audit import audit
 from trading_agent.services.backtest import BacktestService, MarketOptions, WindowSpec, duration_ms
-from trading_agent.services.errors import ServiceError
+from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.report_values import json_safe
+from trading_agent.storage import SqlJobStore
 
 __all__ = ["BacktestJobRequest", "JobNotFoundError", "JobRunner", "JobStateError", "JobView", "run_job"]
 
 _NAME = r"^[A-Za-z0-9_.-]{1,40}$"
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+_FINISHED = ("succeeded", "failed", "canceled")
+INTERRUPTED = "interrupted: the server stopped while the job was running; submit it again"
+
+_log = structlog.get_logger(__name__)
 
 
 class BacktestJobRequest(BaseModel):
@@ -91,7 +103,7 @@ def run_job(settings: AppSettings, request: BacktestJobRequest) -> dict[str, Any
 
 
 class JobNotFoundError(ServiceError):
-    """No job with that id in this process."""
+    """No job with that id in the store."""
 
 
 class JobStateError(ServiceError):
@@ -99,16 +111,25 @@ class JobStateError(ServiceError):
 
 
 class JobRunner:
-    """Jobs of this process: a thread takes them in turn and runs each in the worker process."""
+    """Jobs kept in the store: a thread takes them in turn and runs each in the worker process.
 
-    def __init__(self, settings: AppSettings, *, keep: int = 100) -> None:
+    ``store`` defaults to the configured database (``settings.database_url``), opened and closed
+    by the runner. Opening the runner resumes the jobs a previous process left (module docstring).
+    """
+
+    def __init__(self, settings: AppSettings, *, keep: int = 100, store: SqlJobStore | None = None) -> None:
         self._settings = settings
         self._keep = keep
-        self._jobs: dict[str, JobView] = {}
+        self._owns_store = store is None
+        if store is None:
+            with service_errors():
+                store = SqlJobStore.open(settings.database_url)
+        self._store = store
         self._lock = threading.Lock()
         self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
         self._waiting: dict[str, Future[None]] = {}
         self._worker: ProcessPoolExecutor | None = None
+        self._resume()
 
     def submit(self, request: BacktestJobRequest) -> JobView:
         """Queue ``request``; the job as it stands (poll ``get`` with its id)."""
@@ -118,22 +139,20 @@ class JobRunner:
             id=uuid.uuid4().hex, kind=request.kind, status="queued", request=request, submitted=datetime.now(UTC)
         )
         with self._lock:
-            self._jobs[job.id] = job
-            while len(self._jobs) > self._keep:
-                self._jobs.pop(next(iter(self._jobs)))
-        waiting = self._queue.submit(self._run, job.id, request)
-        with self._lock:
-            self._waiting[job.id] = waiting
+            self._save(job)
+            with service_errors():
+                self._store.prune(self._keep, _FINISHED)
+        self._enqueue(job)
         audit("backtest_job", job=job.id, kind=request.kind, strategy=request.strategy, symbol=request.symbol)
         return job
 
     def get(self, job_id: str) -> JobView:
-        """The job ``job_id`` (``JobNotFoundError`` when this process has no such job)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None:
-            raise JobNotFoundError(f"no job {job_id!r} in this process (jobs are kept in memory until a restart)")
-        return job
+        """The job ``job_id`` (``JobNotFoundError`` when the store has no such job)."""
+        with service_errors():
+            document = self._store.get(job_id)
+        if document is None:
+            raise JobNotFoundError(f"no job {job_id!r} (the newest {self._keep} jobs are kept)")
+        return JobView.model_validate(document)
 
     def cancel(self, job_id: str) -> JobView:
         """Cancel a queued job (``JobStateError`` once it runs: a running backtest is not interrupted)."""
@@ -147,17 +166,42 @@ class JobRunner:
         return self.get(job_id)
 
     def list(self) -> list[JobView]:
-        """Every kept job, newest first."""
-        with self._lock:
-            return list(reversed(self._jobs.values()))
+        """The newest ``keep`` jobs, newest first."""
+        with service_errors():
+            documents = self._store.newest(self._keep)
+        return [JobView.model_validate(document) for document in documents]
 
     def close(self) -> None:
-        """Stop taking jobs and stop the worker (a running job is abandoned)."""
+        """Stop taking jobs and stop the worker (a running job is abandoned: the next runner fails it)."""
         self._queue.shutdown(wait=False, cancel_futures=True)
         if self._worker is not None:
             self._worker.shutdown(wait=False, cancel_futures=True)
+        if self._owns_store:
+            self._store.close()
+
+    def _resume(self) -> None:
+        """Queue again the jobs a previous process queued; fail those it was running."""
+        with service_errors():
+            left = [JobView.model_validate(document) for document in self._store.with_status(("queued", "running"))]
+        for job in left:
+            if job.status == "running":
+                self._update(job.id, status="failed", finished=datetime.now(UTC), error=INTERRUPTED)
+                audit("backtest_job_interrupted", job=job.id)
+            else:
+                self._enqueue(job)
+                audit("backtest_job_resumed", job=job.id)
+
+    def _enqueue(self, job: JobView) -> None:
+        with self._lock:  # before the thread can take the job: it forgets the job's future under this lock
+            self._waiting[job.id] = self._queue.submit(self._run, job.id, job.request)
 
     def _run(self, job_id: str, request: BacktestJobRequest) -> None:
+        try:
+            self._run_one(job_id, request)
+        except Exception:  # the store failed under a job: nothing to report it to but the log
+            _log.exception("backtest_job_store_failed", job=job_id)
+
+    def _run_one(self, job_id: str, request: BacktestJobRequest) -> None:
         with self._lock:
             self._waiting.pop(job_id, None)
         self._update(job_id, status="running", started=datetime.now(UTC))
@@ -172,6 +216,8 @@ class JobRunner:
 
     def _update(self, job_id: str, **changes: Any) -> None:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is not None:
-                self._jobs[job_id] = job.model_copy(update=changes)
+            self._save(self.get(job_id).model_copy(update=changes))
+
+    def _save(self, job: JobView) -> None:
+        with service_errors():
+            self._store.save(job.id, job.kind, job.status, job.model_dump(mode="json"))

@@ -14,6 +14,7 @@ from trading_agent.storage.errors import (
     StorageError,
 )
 from trading_agent.storage.event_codec import decode_event, encode_event
+from trading_agent.storage.jobs import SqlJobStore
 from trading_agent.storage.journal import SqlJournal, journal_rows
 from trading_agent.storage.schema import current_revision, downgrade, head_revision, migrate
 
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidFrameError",
     "MigrationError",
     "SqlCandleStore",
+    "SqlJobStore",
     "SqlJournal",
     "StorageError",
     "create_database_engine",

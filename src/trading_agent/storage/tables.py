@@ -8,6 +8,8 @@ Two families of tables:
   series is stored contiguously in time order, a range load is one ordered scan, and there is no
   second B-tree (rowid table + PK index) to write on import. CHECK constraints keep impossible
   candles (non-positive price, negative volume) out whatever the writer.
+- **Background jobs** (``backtest_jobs``): one row per backtest or walk-forward job an interface
+  queued, updated as it runs, so a restart finds what was asked and what came of it.
 - **The journal** (everything else): append-only facts. ``events`` is the canonical stream: every
   event of every session in append order (``seq``), as the JSON document
   :mod:`trading_agent.storage.event_codec` reads back into the identical event; the engine is
@@ -36,6 +38,7 @@ __all__ = [
     "FillRow",
     "FundingPaymentRow",
     "FundingRateRow",
+    "JobRow",
     "JournalRow",
     "OrderRow",
     "PositionRow",
@@ -118,6 +121,22 @@ class EventRow(Base):
     ts_event: Mapped[EpochMs]
     ts_init: Mapped[EpochMs]
     payload: Mapped[JsonObject]
+
+
+class JobRow(Base):
+    """A background job: its id, kind and status in columns, the whole job (request, result) as JSON.
+
+    ``seq`` orders the jobs by submission (newest last); the document is what the service layer
+    reads back into its job view.
+    """
+
+    __tablename__ = "backtest_jobs"
+
+    seq: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[Label]
+    status: Mapped[Label] = mapped_column(index=True)
+    document: Mapped[JsonObject]
 
 
 class JournalRow(Base):

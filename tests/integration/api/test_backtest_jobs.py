@@ -11,23 +11,11 @@ import pandas as pd
 import pytest
 
 from tests.testkit.api import AUTH, api_client, api_settings, open_services
-from trading_agent.data.files import SeriesFileKind
 from trading_agent.domain import SeriesKey
 from trading_agent.services.backtest import BacktestService, MarketOptions
-from trading_agent.services.market_data import MarketDataService
 from trading_agent.services.report_values import json_safe
 
 RANGE = {"start": "2024-01-01T00:00:00Z", "end": "2024-03-01T00:00:00Z"}
-
-
-@pytest.fixture
-def store_url(btc_1h_path: Path, tmp_path: Path) -> str:
-    """A SQLite store holding the real BTC/USDT hourly candles."""
-    url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    MarketDataService.from_settings(api_settings(url, tmp_path)).import_file(
-        btc_1h_path, "binance", "BTCUSDT", "1h", SeriesFileKind.CANDLES
-    )
-    return url
 
 
 def _ms(moment: str) -> int:
@@ -46,8 +34,8 @@ async def _finished(
 
 
 @pytest.mark.real_data
-async def test_a_backtest_job_reports_what_the_backtest_command_reports(store_url: str, tmp_path: Path) -> None:
-    async with api_client(open_services(store_url, tmp_path, "jobs")) as client:
+async def test_a_backtest_job_reports_what_the_backtest_command_reports(btc_1h_store_url: str, tmp_path: Path) -> None:
+    async with api_client(open_services(btc_1h_store_url, tmp_path, "jobs")) as client:
         body = {"symbol": "BTCUSDT", "strategy": "sma-cross", "params": {"fast": 10, "slow": 30}} | RANGE
         submitted = await client.post("/api/v1/backtests", json=body, headers=AUTH)
         assert submitted.status_code == 202 and submitted.json()["status"] in ("queued", "running")
@@ -63,7 +51,7 @@ async def test_a_backtest_job_reports_what_the_backtest_command_reports(store_ur
         listed = (await client.get("/api/v1/backtests", headers=AUTH)).json()
         missing = await client.get(f"/api/v1/backtests/{'0' * 32}", headers=AUTH)
     assert job["status"] == "succeeded", job["error"]
-    settings = api_settings(store_url, tmp_path)
+    settings = api_settings(btc_1h_store_url, tmp_path)
     options = MarketOptions(start_ms=_ms(RANGE["start"]), end_ms=_ms(RANGE["end"]))
     expected = BacktestService.from_settings(settings).run(
         SeriesKey.of("binance", "BTCUSDT", "1h"), "sma-cross", {"fast": 10, "slow": 30}, options=options
@@ -78,8 +66,8 @@ async def test_a_backtest_job_reports_what_the_backtest_command_reports(store_ur
 
 
 @pytest.mark.real_data
-async def test_a_walk_forward_job_optimises_out_of_sample(store_url: str, tmp_path: Path) -> None:
-    async with api_client(open_services(store_url, tmp_path, "jobs")) as client:
+async def test_a_walk_forward_job_optimises_out_of_sample(btc_1h_store_url: str, tmp_path: Path) -> None:
+    async with api_client(open_services(btc_1h_store_url, tmp_path, "jobs")) as client:
         body = {
             "kind": "walk_forward",
             "symbol": "BTCUSDT",

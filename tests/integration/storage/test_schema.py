@@ -35,6 +35,7 @@ EVERY_TABLE = {
     "funding_payments",
     "equity_snapshots",
     "events",
+    "backtest_jobs",
 }
 
 

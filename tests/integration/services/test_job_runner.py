@@ -1,0 +1,72 @@
+"""Background jobs survive the process: kept in the store, resumed or failed as interrupted after a crash."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.testkit.api import api_settings
+from tests.testkit.crash_jobs import REQUEST
+from tests.testkit.services import REPO_ROOT
+from trading_agent.services.jobs import INTERRUPTED, JobNotFoundError, JobRunner, JobView
+
+pytestmark = pytest.mark.real_data
+
+
+def _finished(runner: JobRunner, job_id: str, timeout_s: float = 120) -> JobView:
+    deadline = time.monotonic() + timeout_s
+    while (job := runner.get(job_id)).status in ("queued", "running"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job.status} after {timeout_s} s")
+        time.sleep(0.1)
+    return job
+
+
+def test_a_finished_job_is_still_there_after_a_restart(btc_1h_store_url: str, tmp_path: Path) -> None:
+    settings = api_settings(btc_1h_store_url, tmp_path)
+    first = JobRunner(settings)
+    try:
+        done = _finished(first, first.submit(REQUEST).id)
+    finally:
+        first.close()
+    again = JobRunner(settings)
+    try:
+        assert done.status == "succeeded", done.error
+        assert again.get(done.id) == done  # request, times and the whole report
+        assert again.list() == [done]
+        assert done.result is not None and done.result["metrics"]["num_trades"] > 0
+        with pytest.raises(JobNotFoundError, match="no job 'nope'"):
+            again.get("nope")
+    finally:
+        again.close()
+
+
+def test_after_a_kill_the_running_job_is_failed_and_the_queued_one_runs(btc_1h_store_url: str, tmp_path: Path) -> None:
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.testkit.crash_jobs", btc_1h_store_url, str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    [ids] = [line.split()[1:] for line in child.stdout.splitlines() if line.startswith("jobs ")]
+    running_id, queued_id = ids
+    runner = JobRunner(api_settings(btc_1h_store_url, tmp_path))
+    try:
+        interrupted = runner.get(running_id)
+        resumed = _finished(runner, queued_id)
+        listed = [job.id for job in runner.list()]
+    finally:
+        runner.close()
+    assert interrupted.status == "failed" and interrupted.error == INTERRUPTED
+    assert interrupted.started is not None and interrupted.finished is not None and interrupted.result is None
+    assert resumed.status == "succeeded", resumed.error
+    assert resumed.result is not None and resumed.result["metrics"]["num_trades"] > 0
+    assert listed == [queued_id, running_id]
