@@ -238,19 +238,21 @@ def paper(
     Every signal, refusal, order, fill and breaker is journaled before it is shown; the same command
     resumes the session after a crash or Ctrl-C. Nothing is ever sent to an exchange.
     """
+    traded, pace = _timeframes(timeframes), parse_speed(speed)  # a bad option fails before the agent loads
+    params = strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper)
     from trading_agent.services.paper import PaperOptions, open_paper_session
 
     settings = state(ctx).settings
     options = PaperOptions(
         symbol=symbol,
-        timeframes=_timeframes(timeframes),
+        timeframes=traded,
         replay=replay,
         synthetic=synthetic,
         last=last,
-        speed=parse_speed(speed),
+        speed=pace,
         profile=profile,
         strategy=strategy,
-        params=strategy_params(fast=fast, slow=slow, period=period, lower=lower, upper=upper),
+        params=params,
         contract=contract,
         session=session,
         mode=mode,

@@ -96,10 +96,11 @@ def train(
     gives each seed's stitched out-of-sample return, Sharpe, drawdown and trades, their mean and
     spread, buy-and-hold over the same candles and the registered ensemble's record when there is one.
     """
+    check_report_path(report_out)  # a bad option fails before the policies load
+    start_ms, end_ms = time_ms(from_, "--from"), time_ms(to, "--to")
     from trading_agent.registry.policy_registry import PolicyRegistry
     from trading_agent.services.rl_training import RLTrainingService, RLTrainOptions, rl_training_markdown
 
-    check_report_path(report_out)
     settings = state(ctx).settings
     registry = PolicyRegistry(settings.mlflow_tracking_uri) if register else None
     service = RLTrainingService(
@@ -109,8 +110,8 @@ def train(
         registry,
     )
     options = RLTrainOptions(
-        start_ms=time_ms(from_, "--from"),
-        end_ms=time_ms(to, "--to"),
+        start_ms=start_ms,
+        end_ms=end_ms,
         algorithm=algo,
         seeds=seeds,
         timesteps=timesteps,

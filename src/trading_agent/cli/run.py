@@ -41,6 +41,7 @@ def run(
     api: Annotated[bool, typer.Option("--api/--no-api", help="Serve the REST API beside the agent.")] = True,
 ) -> None:
     """Run the paper-trading agent on the default market (live, else a synthetic replay) with its API."""
+    pace = parse_speed(speed)  # a bad option fails before the agent and the API load
     from trading_agent.api import ApiOptions, create_app
     from trading_agent.api.auth import check_bind
     from trading_agent.api.server import serving
@@ -54,9 +55,7 @@ def run(
             check_bind(host, settings.api_token)
         except ValueError as exc:
             raise ServiceError(str(exc)) from None
-    options = PaperOptions(
-        replay=replay, synthetic=synthetic, speed=parse_speed(speed), last=last, session=session, days=days
-    )
+    options = PaperOptions(replay=replay, synthetic=synthetic, speed=pace, last=last, session=session, days=days)
     with console.status("Preparing the agent…"):
         prepared = open_paper_session(settings, options)
     if not api:

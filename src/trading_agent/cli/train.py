@@ -119,11 +119,12 @@ def train(
     classification and strategy metrics, the ensemble's, buy-and-hold's, the deflated Sharpe over
     every configuration tried, the reliability table and the feature importances.
     """
+    check_report_path(report_out)  # a bad option fails before the models load
+    start_ms, end_ms = time_ms(from_, "--from"), time_ms(to, "--to")
     from trading_agent.registry.mlflow_registry import ModelRegistry
     from trading_agent.services.training import TrainingService, TrainOptions
     from trading_agent.services.training_markdown import training_markdown
 
-    check_report_path(report_out)
     settings = state(ctx).settings
     rules = load_trading_rules(settings.config_dir, settings.profile)
     registry = ModelRegistry(settings.mlflow_tracking_uri) if register else None
@@ -131,8 +132,8 @@ def train(
         backtest_service(ctx), rules, load_training_config(settings.config_dir, training_config), registry
     )
     options = TrainOptions(
-        start_ms=time_ms(from_, "--from"),
-        end_ms=time_ms(to, "--to"),
+        start_ms=start_ms,
+        end_ms=end_ms,
         models=None if models is None else tuple(m.strip() for m in models.split(",") if m.strip()),
         trials=trials,
         objective=objective,
