@@ -64,8 +64,8 @@ The rules, each the engine's (``docs/engine.md``):
   taken from the isolated margin. The rate is the series' at that exact time, else
   ``default_funding_rate``.
 - **Margin**: isolated, leverage 1 (what the event runner submits). A liquidation (a short whose
-  price roughly doubles, or funding that eats the whole margin) is out of scope: it raises
-  ``VectorizedScopeError``.
+  price roughly doubles, or a position whose liquidation price funding has moved to the price) is
+  out of scope: coming within a tick of it raises ``VectorizedScopeError``.
 - **Equity** at each close = deposit + realised PnL - fees - funding + the position valued at the
   close. A trade's ``pnl`` is net of its fees and funding.
 

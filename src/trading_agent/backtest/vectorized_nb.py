@@ -287,11 +287,10 @@ def _leave_nb(s: np.void, status: int, i: int) -> None:
 
 @_compiled
 def _liquidation_reached_nb(s: np.void, low_k: int, high_k: int, p: KernelParams) -> bool:
-    # within a tick of the liquidation price: (q cv E -+ M) / (q cv (1 -+ mm))
+    # within a tick of the liquidation price: (q cv E -+ M) / (q cv (1 -+ mm)), for any margin M
+    # (funding may overdraw it: a position in profit lives on, with its liquidation beyond the entry)
     size = s["contracts"] * p.contract_value
     entry = s["entry_k"] * p.tick
-    if s["margin"] <= 0:
-        return True
     if s["side"] > 0:
         return bool((low_k - 1) * p.tick <= (size * entry - s["margin"]) / (size * (1.0 - p.maintenance_margin)))
     return bool((high_k + 1) * p.tick >= (size * entry + s["margin"]) / (size * (1.0 + p.maintenance_margin)))
@@ -437,7 +436,8 @@ def _settle_funding_nb(
         s["trip_funding"] += paid
         s["margin"] -= paid
         s["settlement"] += 1
-        if s["margin"] <= 0:
+        open_k = snap_to_tick_nb(open_price, p.tick, p.tick_num, p.tick_den)
+        if _liquidation_reached_nb(s, open_k, open_k, p):  # the engine liquidates at this settlement
             _leave_nb(s, LIQUIDATION_REACHED, i)
             return
 

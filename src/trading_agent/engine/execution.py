@@ -230,12 +230,12 @@ class Execution:
         return f"insufficient margin: the fill needs {needed:.2f} USD of margin and fees, {available:.2f} available"
 
     def liquidate(self, book: InstrumentBook, ts: int, fallback_price: Decimal | None = None) -> None:
-        """Close the position at its bankruptcy price (``fallback_price`` when no margin is left)."""
+        """Close the position at its bankruptcy price (at ``fallback_price``, the market's, when no margin is left)."""
         position = book.position
         if position is None:
             return
         instrument = book.instrument
-        if position.margin > 0:
+        if position.margin > 0 or fallback_price is None:
             price = bankruptcy_price_for_margin(
                 position.side, position.contracts, position.entry_price, position.margin, instrument
             )

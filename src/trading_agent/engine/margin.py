@@ -87,8 +87,8 @@ def _check_price(price: Decimal, name: str = "price") -> None:
 
 
 def _check_margin(margin: Decimal) -> None:
-    if not margin.is_finite() or margin <= 0:
-        raise MarginInputError(f"margin must be finite and positive, got {margin}")
+    if not margin.is_finite():
+        raise MarginInputError(f"margin must be finite, got {margin}")
 
 
 def max_allowed_leverage(instrument: Instrument) -> Decimal:
@@ -172,7 +172,10 @@ def liquidation_price_for_margin(
 
     Long ``(q cv E - M) / (q cv (1 - mm))``, short ``(q cv E + M) / (q cv (1 + mm))``. Use this
     after margin changes (adds, fees, funding taken from margin). A long whose margin covers the
-    whole notional gets 0 (it cannot be liquidated). Rounded by ``round_to_tick_safe`` unless told not to.
+    whole notional gets 0 (it cannot be liquidated). ``M`` may be zero or negative once funding has
+    taken more than the margin: the position then lives on its unrealised profit, and its
+    liquidation price lies beyond the entry (a short's may reach 0: liquidated at any price).
+    Rounded by ``round_to_tick_safe`` unless told not to.
     """
     _check_contracts(contracts)
     _check_price(entry, "entry")
@@ -218,7 +221,7 @@ def bankruptcy_price_for_margin(
     *,
     round_to_tick: bool = True,
 ) -> Decimal:
-    """Price where the loss equals the margin: long ``E - M / (q cv)``, short ``E + M / (q cv)``."""
+    """Price where the loss equals the margin: long ``E - M / (q cv)``, short ``E + M / (q cv)`` (any finite ``M``)."""
     _check_contracts(contracts)
     _check_price(entry, "entry")
     _check_margin(margin)

@@ -4,7 +4,9 @@ In order:
 
 1. **Funding** settlements due before the candle's close are paid at its open price, on the
    position held before the candle (a position opened in the candle pays from the next one).
-   A settlement that exhausts the isolated margin liquidates the position at once.
+   Funding comes out of the isolated margin and moves the liquidation price; a settlement after
+   which the open price has reached it liquidates the position at once. The margin itself may go
+   below zero: a position in profit lives on while margin + uPnL covers the maintenance margin.
 2. **The open**: a position whose liquidation price the open gapped through is liquidated; then
    every order that acts at the open fills, in submission order: market orders, limits already
    marketable, stops the open gapped through (with the fill rules of ``fills``).
@@ -48,6 +50,7 @@ from trading_agent.engine.exits import time_exit_deadline, trailing_stop
 from trading_agent.engine.fills import FillDecision, simulate_fill
 from trading_agent.engine.funding import FundingSeries, funding_payment, rate_at
 from trading_agent.engine.intrabar import legs, next_trigger
+from trading_agent.engine.margin import is_liquidated
 from trading_agent.engine.recorder import Recorder
 from trading_agent.engine.state import EngineState
 from trading_agent.risk.breakers import Observation
@@ -109,7 +112,10 @@ class CandleMatcher:
                 ts_event=settle_ts, instrument=book.instrument.id, rate=rate_record, amount=-cash, **ids
             )
             self._recorder.emit(event)
-            if book.position is not None and book.position.liquidation_price is None:
+            held = book.position
+            if held is not None and (
+                held.liquidation_price is None or is_liquidated(held.side, held.liquidation_price, mark)
+            ):
                 self._execution.liquidate(book, candle.ts, book.instrument.round_price(mark))
 
     # --- the open and the legs --------------------------------------------------------------------

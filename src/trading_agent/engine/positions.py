@@ -91,15 +91,6 @@ def _side_of(side: Side) -> PositionSide:
     return PositionSide.LONG if side is Side.BUY else PositionSide.SHORT
 
 
-def _liquidation(
-    side: PositionSide, contracts: int, entry: Decimal, margin: Decimal, instrument: Instrument
-) -> Decimal | None:
-    """``None`` once funding has eaten the whole margin: such a position is liquidated at once."""
-    if margin <= 0:
-        return None
-    return liquidation_price_for_margin(side, contracts, entry, margin, instrument)
-
-
 def _trade_log(opened_by: OrderIntent | None) -> dict[str, Any]:
     """The blueprint's log fields of a trade, from the order that opened its position (none without it)."""
     if opened_by is None:
@@ -134,7 +125,7 @@ def _open(
         entry_price=fill.price,
         leverage=leverage,
         margin=margin,
-        liquidation_price=_liquidation(side, contracts, fill.price, margin, instrument),
+        liquidation_price=liquidation_price_for_margin(side, contracts, fill.price, margin, instrument),
         ts_opened=ts,
         fees=fee,
     )
@@ -162,7 +153,9 @@ def _increase(
         contracts=grown.contracts,
         entry_price=grown.entry_price,
         margin=margin,
-        liquidation_price=_liquidation(position.side, grown.contracts, grown.entry_price, margin, instrument),
+        liquidation_price=liquidation_price_for_margin(
+            position.side, grown.contracts, grown.entry_price, margin, instrument
+        ),
         fees=position.fees + fill.fee,
     )
     new_state = replace(
@@ -209,7 +202,7 @@ def _reduce(
             position,
             contracts=reduction.contracts,
             margin=margin,
-            liquidation_price=_liquidation(
+            liquidation_price=liquidation_price_for_margin(
                 position.side, reduction.contracts, position.entry_price, margin, instrument
             ),
             realized_pnl=trip_pnl,
@@ -316,14 +309,15 @@ def apply_funding(state: PositionState, amount: Decimal, instrument: Instrument)
     """Book a funding payment on the open position (positive ``amount`` = paid, negative = received).
 
     Isolated margin pays it: the position's margin shrinks by what is paid (grows by what is
-    received) and the liquidation price moves accordingly. A payment that leaves no margin leaves
-    ``liquidation_price`` ``None``: the engine must liquidate such a position at once. Raises
-    ``NoPositionError`` when flat.
+    received) and the liquidation price moves accordingly. The margin may go below zero: a
+    position in profit lives on while margin + uPnL stays above the maintenance margin, and the
+    engine liquidates it once the mark reaches the new liquidation price (at the settlement
+    itself if it already has). Raises ``NoPositionError`` when flat.
     """
     if state.position is None:
         raise NoPositionError(f"funding of {amount} applied to the flat {state.instrument} position")
     held = state.position
     margin = held.margin - amount
-    liquidation = _liquidation(held.side, held.contracts, held.entry_price, margin, instrument)
+    liquidation = liquidation_price_for_margin(held.side, held.contracts, held.entry_price, margin, instrument)
     position = replace(held, funding=held.funding + amount, margin=margin, liquidation_price=liquidation)
     return replace(state, position=position, funding=state.funding + amount)

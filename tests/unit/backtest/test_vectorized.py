@@ -306,6 +306,28 @@ def test_a_liquidation_is_out_of_scope_and_the_event_engine_has_one() -> None:
     assert [trade.exit_reason for trade in event.trades] == ["liquidation"]
 
 
+def test_a_long_in_profit_outlives_a_margin_funding_overdrew_in_both_engines() -> None:
+    n = 40
+    close = np.where(np.arange(n) < 22, 60_000.0, 100_000.0)  # entry at the 21st open, 60,000; then 100,000
+    bars = make_bars(close, close + 50, close - 50, volume=np.full(n, 50.0))
+    entries, exits = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool)
+    entries[20], exits[28] = 1, True  # one settlement held (candle 24), out at the 29th open
+    no_exits = ExitRules(
+        atr_multiplier=1000.0, take_profit_enabled=False, trailing_enabled=False, time_exit_enabled=False
+    )
+    # 80% at 100,000 takes 4/3 of the 1x margin: margin -1/3, uPnL +2/3 of it, liquidation 80,200.5
+    config = _config(exits=no_exits, default_funding_rate=D("0.8"))
+    signals = Signals(entries, exits)
+    vector = backtest_signals(bars, signals, instrument=btcusd(), config=config, sizing=SIZING)
+    by_hand = Strategy("by-hand", {}, 0, lambda _: signals)
+    event = run_event_backtest(bars, by_hand, instrument=btcusd(), config=config, sizing=SIZING)
+    assert_same_run(event, vector)
+    (trade,) = event.trades
+    margin = trade.contracts * D("0.001") * trade.entry_price  # 1x
+    assert trade.exit_reason == "exit" and trade.exit_price > 99_900  # the exit signal, not a liquidation
+    assert trade.funding == D("0.8") * trade.contracts * D("0.001") * 100_000 > margin
+
+
 def test_bad_inputs_are_refused_by_name() -> None:
     bars = _bars(50)
     signals = Signals(np.zeros(49, dtype=np.int8), np.zeros(49, dtype=bool))

@@ -209,6 +209,29 @@ def test_funding_that_eats_the_whole_margin_liquidates_at_once() -> None:
     assert eng.position(BTCUSD_ID) is None
 
 
+def test_a_position_in_profit_outlives_a_margin_that_funding_overdrew_until_the_mark_reaches_its_liquidation() -> None:
+    journal = MemoryJournal()
+    eng = engine(journal, slippage=NO_SLIP, default_funding_rate=D("0.7"))
+    _feed(eng, [flat(0, 60000)])
+    eng.submit(buy(100))  # 1x: 6,000 of margin
+    _feed(eng, [flat(1, 60000), *(flat(i, 120000) for i in range(2, 9))])
+    # 08:00 on the open 120,000: 100 x 0.001 x 120,000 x 0.7 = 8,400 paid, the margin is -2,400,
+    # but margin + uPnL = -2,400 + 6,000 is far above the maintenance margin (30): no liquidation
+    (funding,) = of_type(journal.events, FundingApplied)
+    position = eng.position(BTCUSD_ID)
+    assert funding.amount == D(8400) and position is not None
+    assert position.margin == D(-2400) and position.liquidation_price == D("84211.0")  # test_margin's case
+    _feed(eng, [candle(9, 120000, 120000, 84500, 85000)])  # above the liquidation price: still open
+    assert eng.position(BTCUSD_ID) is not None and of_type(journal.events, PositionLiquidated) == []
+    _feed(eng, [candle(10, 85000, 85000, 84000, 84100)])
+    (liquidated,) = of_type(journal.events, PositionLiquidated)
+    trade = liquidated.trade
+    assert liquidated.ts_event == 10 * H and trade.exit_price == D(84000)  # the bankruptcy price
+    assert trade.funding == D(8400) and trade.pnl == D(2400) - D(8400) - D(6000) * FEE_RATE  # the margin lost
+    state = eng.portfolio_state()
+    assert state.equity == D(10000) + trade.pnl and state.equity == state.cash - state.fees - state.funding
+
+
 def test_trailing_stop_by_hand() -> None:
     journal = MemoryJournal()
     exits = ExitRules(trailing_activation_percent=2.0, trailing_percent=1.0, time_exit_enabled=False)

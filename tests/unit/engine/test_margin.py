@@ -85,6 +85,16 @@ def test_fully_margined_long_cannot_be_liquidated() -> None:
     assert liquidation_price_for_margin(LONG, 100, D(60000), D(7000), BTC) == 0
 
 
+def test_a_margin_overdrawn_by_funding_puts_the_liquidation_beyond_the_entry() -> None:
+    # 100 contracts long at 60,000 whose 6,000 margin paid 8,400 of funding: M = -2,400
+    # liquidation (0.1 x 60,000 + 2,400) / (0.1 x 0.9975) = 84,210.53 -> 84,211.0 (up, for a long)
+    assert liquidation_price_for_margin(LONG, 100, D(60000), D(-2400), BTC) == D("84211.0")
+    assert bankruptcy_price_for_margin(LONG, 100, D(60000), D(-2400), BTC) == D(84000)  # 60,000 + 2,400 / 0.1
+    # a short whose margin is gone by more than its notional is liquidated at any price
+    assert liquidation_price_for_margin(SHORT, 100, D(60000), D(-6000), BTC) == 0
+    assert is_liquidated(SHORT, D(0), D("0.5"))
+
+
 def test_round_to_tick_safe_direction() -> None:
     assert round_to_tick_safe(LONG, D("100.1"), BTC) == D("100.5")
     assert round_to_tick_safe(SHORT, D("100.9"), BTC) == D("100.5")
@@ -118,7 +128,8 @@ def test_leverage_checks() -> None:
         lambda: unrealized_pnl(LONG, 1, D(1), D(-1), BTC),
         lambda: unrealized_pnl(LONG, 1, D(1), D("Infinity"), BTC),
         lambda: maintenance_margin(1, D(0), BTC),
-        lambda: liquidation_price_for_margin(LONG, 1, D(1), D(0), BTC),
+        lambda: liquidation_price_for_margin(LONG, 1, D(1), D("NaN"), BTC),
+        lambda: bankruptcy_price_for_margin(SHORT, 1, D(1), D("-Infinity"), BTC),
         lambda: is_liquidated(LONG, D(1), float("nan")),
         lambda: is_liquidated(SHORT, D(1), D("NaN")),
     ],
