@@ -16,7 +16,9 @@ opening the same database would take the first one's running jobs for interrupte
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -34,7 +36,15 @@ from trading_agent.services.errors import ServiceError, service_errors
 from trading_agent.services.report_values import json_safe
 from trading_agent.storage import SqlJobStore
 
-__all__ = ["BacktestJobRequest", "JobNotFoundError", "JobRunner", "JobStateError", "JobView", "run_job"]
+__all__ = [
+    "BacktestJobRequest",
+    "JobNotFoundError",
+    "JobRunner",
+    "JobStateError",
+    "JobView",
+    "exit_with_parent",
+    "run_job",
+]
 
 _NAME = r"^[A-Za-z0-9_.-]{1,40}$"
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
@@ -83,6 +93,21 @@ def _ms(moment: datetime | None) -> int | None:
         return None
     stamp = pd.Timestamp(moment)
     return int((stamp if stamp.tzinfo else stamp.tz_localize(UTC)).timestamp() * 1000)
+
+
+def exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """Worker initializer: exit once the process ``parent`` is gone.
+
+    A worker whose serving process was killed (SIGKILL, OOM) would otherwise wait for work forever,
+    holding its memory: the executor's queue never reports the parent's death.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def run_job(settings: AppSettings, request: BacktestJobRequest) -> dict[str, Any]:
@@ -206,7 +231,12 @@ class JobRunner:
             self._waiting.pop(job_id, None)
         self._update(job_id, status="running", started=datetime.now(UTC))
         if self._worker is None:
-            self._worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._worker = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         try:
             result = self._worker.submit(run_job, self._settings, request).result()
         except Exception as exc:  # the job's failure is its report, whatever it was

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -27,6 +29,17 @@ def _finished(runner: JobRunner, job_id: str, timeout_s: float = 120) -> JobView
     return job
 
 
+def _group_gone(group: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_a_finished_job_is_still_there_after_a_restart(btc_1h_store_url: str, tmp_path: Path) -> None:
     settings = api_settings(btc_1h_store_url, tmp_path)
     first = JobRunner(settings)
@@ -47,16 +60,25 @@ def test_a_finished_job_is_still_there_after_a_restart(btc_1h_store_url: str, tm
 
 
 def test_after_a_kill_the_running_job_is_failed_and_the_queued_one_runs(btc_1h_store_url: str, tmp_path: Path) -> None:
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.testkit.crash_jobs", btc_1h_store_url, str(tmp_path)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == -signal.SIGKILL, child.stderr
-    [ids] = [line.split()[1:] for line in child.stdout.splitlines() if line.startswith("jobs ")]
+    said = tmp_path / "child.out"
+    with said.open("w") as sink:  # a file, not a pipe: the worker the child spawned would hold a pipe open
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.testkit.crash_jobs", btc_1h_store_url, str(tmp_path)],
+            cwd=REPO_ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            code = child.wait(timeout=120)
+            orphans_gone = _group_gone(child.pid, within_s=15)  # its job worker exits by itself
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # whatever it left behind, should the test fail
+                os.killpg(child.pid, signal.SIGKILL)
+    output = said.read_text()
+    assert code == -signal.SIGKILL, output
+    assert orphans_gone, "the job worker outlived the killed server"
+    [ids] = [line.split()[1:] for line in output.splitlines() if line.startswith("jobs ")]
     running_id, queued_id = ids
     runner = JobRunner(api_settings(btc_1h_store_url, tmp_path))
     try:
