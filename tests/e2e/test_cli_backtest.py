@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,7 @@ def test_backtest_prints_every_metric_beside_buy_hold_and_writes_its_files(
     assert report["num_trades"] >= 5 and run["filtered_entries"] > 0 and report["benchmark"]["num_trades"] == 0
     assert "trend agreement of 4h, 1d" in run["signal_filters"] and "volume >= 1" in run["signal_filters"]
     assert report["benchmark"]["exposure"] > 0.99  # buy-hold: in the market from the second candle
+    assert run["benchmark_open_at_end"] is True  # ... and still in it after the last: no closed trade
     assert report["benchmark"]["total_return"] > 1.0  # BTC rose over 150% in 2023
     written = pd.read_csv(trades)
     assert len(written) == report["num_trades"]
@@ -59,6 +61,7 @@ def test_backtest_prints_every_metric_beside_buy_hold_and_writes_its_files(
     )  # fmt: skip
     assert table.code == 0, table.stderr
     assert "buy-hold" in table.stdout and "Sharpe" in table.stdout and "costs on" in table.stdout
+    assert re.search(r"Position open at the end\s*│\s*(yes|no)\s*│\s*yes", table.stdout), table.stdout
     html = page.read_text()
     assert html.count("<html") == 1 and "Monthly returns" in html and "<script src=" not in html
     vector = run_cli(

@@ -210,6 +210,9 @@ def backtest(
         table.add_column(column, justify="left" if not column else "right")
     for key, label, kind in _SHOWN:
         table.add_row(label, _shown(report.metrics[key], kind), _shown(report.benchmark[key], kind))
+        if key == "num_trades":  # a position held to the end is no closed trade: say so beside the count
+            held = ("yes" if report.open_at_end else "no", "yes" if report.benchmark_open_at_end else "no")
+            table.add_row("Position open at the end", *held)
     console.print(table)
     why = ", ".join(f"{limit} {count:,}" for limit, count in report.refused_by.items())
     console.print(

@@ -124,6 +124,9 @@ class BacktestReport(BaseModel):
     funding: str
     metrics: dict[str, Any]
     benchmark: dict[str, Any]
+    open_at_end: bool = False
+    """Whether the strategy still held a position after the last candle (not a trade: trades are closed)."""
+    benchmark_open_at_end: bool = False
     model: dict[str, Any] | None = None
 
     model_config = {"arbitrary_types_allowed": True}
@@ -483,6 +486,8 @@ class BacktestService:
                 funding=market.funding_source,
                 metrics=run_metrics(result, per_year, model_use.classification if model_use else None).to_dict(),
                 benchmark=run_metrics(benchmark, per_year).to_dict(),
+                open_at_end=bool(result.in_position[-1]),
+                benchmark_open_at_end=bool(benchmark.in_position[-1]),
                 model=None if model_use is None else model_use.summary(),
             )
             growth = np.concatenate(([0.0], result.equity[1:] / result.equity[:-1] - 1))
