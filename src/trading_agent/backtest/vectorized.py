@@ -70,8 +70,9 @@ The rules, each the engine's (``docs/engine.md``):
   close. A trade's ``pnl`` is net of its fees and funding.
 
 Not modelled, besides the gate's limits and breakers: leverage above 1, liquidation, adding to a
-position (the event runner never pyramids; only a second order beside a retried one would), and
-the order types the event runner does not submit (limit and stop entries, stop-limits).
+position (the event runner never pyramids; only a second order beside a retried one would), limit
+entries (``execution.order_type: limit``: refused with ``VectorizedScopeError``) and the order types
+the event runner does not submit (stop entries, stop-limits).
 
 Floats, not decimals. The kernel re-implements the engine's slippage, fee, bracket, trailing,
 margin and sizing arithmetic in floats, which a compiled loop cannot avoid (``vectorized_nb`` says
@@ -111,7 +112,7 @@ from trading_agent.backtest.vectorized_nb import (
     KernelParams,
     backtest_signals_nb,
 )
-from trading_agent.domain import Instrument, Liquidity, OrderRole, PositionSide, SizingMethod, Trade, TradeId
+from trading_agent.domain import Instrument, Liquidity, OrderRole, OrderType, PositionSide, SizingMethod, Trade, TradeId
 from trading_agent.engine import EngineConfig, StopMethod
 from trading_agent.engine.funding import FundingSeries, funding_times, rate_at
 from trading_agent.features import Bars
@@ -265,9 +266,15 @@ def backtest_signals(
     """Run precomputed ``signals`` over ``bars`` (``all_in``: buy-hold's sizing and no exits).
 
     Raises ``VectorizedInputError`` for misaligned or impossible inputs and ``VectorizedScopeError``
-    when the run reaches a rule outside the model (a liquidation, two strategy orders at once).
+    when the run needs a rule outside the model (limit entries, a liquidation, two strategy orders
+    at once).
     """
     _check(bars, signals)
+    if config.execution.entry_order_type is not OrderType.MARKET and not all_in:
+        raise VectorizedScopeError(
+            f"{config.execution.entry_order_type} entries (execution.order_type) are not in the vectorized "
+            "model, which fills market orders only; run the event engine"
+        )
     ts = _kernel_array(bars.ts, np.int64)
     first_settlement, rates = _funding_rates(ts, instrument, config, funding)
     params = _params(instrument, config, sizing, all_in=all_in, first_settlement_ms=first_settlement)

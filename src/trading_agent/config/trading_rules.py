@@ -187,6 +187,9 @@ class Execution(_Section):
     """How approved intents are executed."""
 
     order_type: ExecutionOrderType = ExecutionOrderType.MARKET
+    limit_expiry_candles: int = Field(
+        default=1, ge=1, le=1000, description="order_type limit: candles an unfilled entry rests before it is canceled"
+    )
     max_slippage_percent: float = Field(default=0.1, gt=0, le=10)
     retry_failed_orders: bool = True
     max_retries: int = Field(default=3, ge=0, le=10)

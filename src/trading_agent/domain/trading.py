@@ -194,6 +194,8 @@ class OrderIntent:
     distance known at decision time, e.g. 2 x ATR) from which the engine places the stop-loss and
     the take-profit around the actual fill price. ``signal`` is the opinion that motivated the
     intent (its confidence is checked against the minimum; ``None`` for a person's order).
+    ``expire_ts`` (epoch ms) makes the order good till then: whatever of it is unfilled at the
+    first candle close at or after that time is canceled (``None``: good till canceled).
     """
 
     instrument: InstrumentId
@@ -210,6 +212,7 @@ class OrderIntent:
     stop_distance: Decimal | None = None
     role: OrderRole = OrderRole.ENTRY
     signal: Signal | None = None
+    expire_ts: int | None = None
 
     def __post_init__(self) -> None:
         if self.contracts <= 0:
@@ -226,6 +229,8 @@ class OrderIntent:
                 raise DomainError(f"{name} must be a positive finite price, got {value}")
         if not (self.leverage.is_finite() and self.leverage > 0):
             raise DomainError(f"leverage must be positive and finite, got {self.leverage}")
+        if self.expire_ts is not None and self.expire_ts <= 0:
+            raise DomainError(f"expire_ts must be a positive epoch-ms time, got {self.expire_ts}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

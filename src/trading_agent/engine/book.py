@@ -130,6 +130,8 @@ class InstrumentBook:
         stop_price: Decimal | None = None
         for order_id in self.open_orders:
             intent = orders[order_id].order.intent
+            if intent.expire_ts is not None:  # the candle closing at or after it cancels what is left
+                wake = min(wake, intent.expire_ts - timeframe_ms)
             if intent.order_type is OrderType.MARKET:
                 wake = ALWAYS
                 continue

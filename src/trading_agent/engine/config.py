@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from trading_agent.domain import Timeframe
+from trading_agent.domain import OrderType, Timeframe
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.errors import EngineError
 from trading_agent.engine.exits import ExitRules
@@ -26,11 +26,15 @@ class ExecutionRules:
     ``max_slippage_percent`` refuses an entry fill worse than that from its reference price
     (``None``: no guard; protective exits are never refused). A refused fill is retried on the next
     candle when ``retry_failed_orders``, at most ``max_retries`` times, then canceled.
+    ``entry_order_type``: how a strategy's entries go in (``engine.decisions``): market orders, or
+    limit orders at the decision's close, good for ``limit_expiry_candles`` candles.
     """
 
     max_slippage_percent: Decimal | None = Decimal("0.1")
     retry_failed_orders: bool = True
     max_retries: int = 3
+    entry_order_type: OrderType = OrderType.MARKET
+    limit_expiry_candles: int = 1
 
     def __post_init__(self) -> None:
         limit = self.max_slippage_percent
@@ -38,6 +42,10 @@ class ExecutionRules:
             raise EngineError(f"max_slippage_percent must be positive, got {limit}")
         if self.max_retries < 0:
             raise EngineError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.entry_order_type not in (OrderType.MARKET, OrderType.LIMIT):
+            raise EngineError(f"entry_order_type must be market or limit, got {self.entry_order_type}")
+        if self.limit_expiry_candles < 1:
+            raise EngineError(f"limit_expiry_candles must be >= 1, got {self.limit_expiry_candles}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

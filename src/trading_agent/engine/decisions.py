@@ -2,9 +2,13 @@
 
 An exit closes the position (reduce-only, at the next open). An entry is sized by the risk
 manager's sizer from the equity at that close and submitted with a stop distance measured from the
-ATR at that close (the engine places the stop-loss and take-profit around the fill). An entry
-against the position reverses it in one order; an entry in the direction already held is ignored
-(no pyramiding). ``all_in`` (buy-hold, the yardstick) puts 98% of the equity in at 1x, no stops.
+ATR at that close (the engine places the stop-loss and take-profit around the fill). With
+``execution.entry_order_type`` limit, the entry is a limit order at that close (rounded to the tick
+in the buyer's or seller's favour), good for ``limit_expiry_candles`` candles: it fills as maker
+when the price comes back to it, at the open if the open is already through it, or not at all and
+is canceled. An entry against the position reverses it in one order; an entry in the direction
+already held is ignored (no pyramiding). ``all_in`` (buy-hold, the yardstick) puts 98% of the
+equity in at 1x, no stops, with a market order.
 A decision's ``size_factor`` (the agent's RL sizing advisor; 1 everywhere else) scales the sizer's
 notional before it becomes contracts, rounded down to the cent; it never touches ``all_in``.
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from trading_agent.domain import (
     ClientOrderId,
@@ -24,6 +28,7 @@ from trading_agent.domain import (
     OrderIntent,
     OrderRole,
     OrderStatus,
+    OrderType,
     PositionSide,
     Side,
     Signal,
@@ -103,12 +108,23 @@ def act(
     if contracts <= 0:
         return refused
     distance = None if all_in else stop_distance(engine.config.exits, decision.close, atr=decision.atr)
+    execution = engine.config.execution
+    limit = not all_in and execution.entry_order_type is OrderType.LIMIT
     intent = OrderIntent(
         instrument=instrument.id,
         side=side,
         contracts=contracts,
+        order_type=OrderType.LIMIT if limit else OrderType.MARKET,
+        limit_price=_limit_price(side, price, instrument) if limit else None,
+        expire_ts=ts + (execution.limit_expiry_candles + 1) * engine.config.timeframe.ms if limit else None,
         stop_distance=distance,
         client_order_id=ClientOrderId(f"{name}-{ts}"),
         signal=decision.signal,
     )
     return refused + (engine.submit(intent).status is OrderStatus.REJECTED)
+
+
+def _limit_price(side: Side, close: Decimal, instrument: Instrument) -> Decimal:
+    """``close`` on the tick grid, rounded down for a buy and up for a sell (never worse than the close)."""
+    ticks = (close / instrument.tick_size).to_integral_value(ROUND_FLOOR if side is Side.BUY else ROUND_CEILING)
+    return ticks * instrument.tick_size

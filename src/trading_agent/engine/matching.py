@@ -14,10 +14,11 @@ In order:
    the order the price reaches them. An order placed inside the candle (the exits of an entry that
    filled in it) may stop the position out in the same candle but never takes profit in it: the
    candle's favourable extreme may have come before the entry.
-4. **The close**: the trailing stop moves with the candle's favourable extreme (with the close
-   for a position opened inside the candle), effective from the next candle; a position held for
-   ``max_holding_period_s`` gets a market exit for the next open; the account is valued at the
-   close and the circuit breakers are checked (a trip may flatten everything).
+4. **The close**: what is left of an order past its ``expire_ts`` is canceled; the trailing stop
+   moves with the candle's favourable extreme (with the close for a position opened inside the
+   candle), effective from the next candle; a position held for ``max_holding_period_s`` gets a
+   market exit for the next open; the account is valued at the close and the circuit breakers are
+   checked (a trip may flatten everything).
 
 Refused fills are tried once per candle; a stop-limit that triggers without reaching its limit
 becomes a resting limit order.
@@ -232,6 +233,11 @@ class CandleMatcher:
         average_volatility: float | None,
     ) -> None:
         close_ms = candle.ts + self._state.timeframe_ms
+        orders = self._state.orders
+        for order_id in list(book.open_orders):
+            expire_ts = orders[order_id].order.intent.expire_ts
+            if expire_ts is not None and expire_ts <= close_ms:
+                self._execution.cancel(orders[order_id], f"expired: not filled by {expire_ts}", close_ms)
         position = book.position
         if position is not None:
             self._trail(book, position, candle, opened_inside, close_ms)

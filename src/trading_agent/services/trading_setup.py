@@ -10,6 +10,7 @@ become money or prices (USD sizes, the slippage guard) go through ``Decimal(repr
 - ``RiskLimits.min_confidence`` <- ``signal_filters.min_confidence``;
 - ``SignalThresholds.<class>_prediction|confidence`` <- ``signal_filters.mapping.<class>``;
 - ``FeeModel.charge_gst`` <- ``execution.charge_gst_on_fees``;
+- ``ExecutionRules.entry_order_type`` <- ``execution.order_type``;
 - ``EngineConfig.default_funding_rate`` (a fraction) <- ``execution.funding_rate_percent`` / 100;
 - ``EngineConfig.anomaly`` (``AnomalyRules``) <- ``anomaly_filter``.
 
@@ -29,7 +30,7 @@ import pandas as pd
 from trading_agent.backtest.filters import FilterRules, TradingWindow
 from trading_agent.config.instruments import load_instruments
 from trading_agent.config.trading_rules import TradingRules
-from trading_agent.domain import Instrument, InstrumentId, SeriesKey, Timeframe
+from trading_agent.domain import Instrument, InstrumentId, OrderType, SeriesKey, Timeframe
 from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.exits import ExitRules, StopMethod
@@ -66,6 +67,8 @@ def _execution_rules(rules: TradingRules) -> ExecutionRules:
         max_slippage_percent=_decimal(execution.max_slippage_percent),
         retry_failed_orders=execution.retry_failed_orders,
         max_retries=execution.max_retries,
+        entry_order_type=OrderType(execution.order_type.value),
+        limit_expiry_candles=execution.limit_expiry_candles,
     )
 
 

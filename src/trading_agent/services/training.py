@@ -170,7 +170,7 @@ class _Scorer:
             strategy = replay_strategy(name, self.data.open_ms[rows], entries)
         try:
             run = self.market.backtest(strategy, lead, stop, engine="vector")
-        except VectorizedScopeError:  # a liquidation (years of funding on a held long): the event engine models it
+        except VectorizedScopeError:  # a rule outside the vectorized model (a liquidation, limit entries)
             run = self.market.backtest(strategy, lead, stop, engine="event")
         cut = start - lead
         return BacktestRun(run.equity[cut:], run.in_position[cut:], run.trades, run.rejected)

@@ -31,8 +31,9 @@ from trading_agent.backtest.vectorized_nb import (
     floor_tol_nb,
     snap_to_tick_nb,
 )
-from trading_agent.domain import OrderFillRefused, PositionSide, SizingMethod, Timeframe
+from trading_agent.domain import OrderFillRefused, OrderType, PositionSide, SizingMethod, Timeframe
 from trading_agent.engine import EngineConfig, ExitRules
+from trading_agent.engine.config import ExecutionRules
 from trading_agent.engine.costs import SlippageModel
 from trading_agent.engine.funding import FundingSeries
 from trading_agent.features import Bars
@@ -326,6 +327,17 @@ def test_a_long_in_profit_outlives_a_margin_funding_overdrew_in_both_engines() -
     margin = trade.contracts * D("0.001") * trade.entry_price  # 1x
     assert trade.exit_reason == "exit" and trade.exit_price > 99_900  # the exit signal, not a liquidation
     assert trade.funding == D("0.8") * trade.contracts * D("0.001") * 100_000 > margin
+
+
+def test_limit_entries_are_out_of_scope() -> None:
+    bars = _bars(60)
+    entries = np.zeros(60, dtype=np.int8)
+    entries[40] = 1
+    config = _config(execution=ExecutionRules(entry_order_type=OrderType.LIMIT))
+    with pytest.raises(VectorizedScopeError, match=r"limit entries .* run the event engine"):
+        backtest_signals(
+            bars, Signals(entries, np.zeros(60, dtype=bool)), instrument=btcusd(), config=config, sizing=SIZING
+        )
 
 
 def test_bad_inputs_are_refused_by_name() -> None:

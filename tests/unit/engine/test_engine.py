@@ -232,6 +232,25 @@ def test_a_position_in_profit_outlives_a_margin_that_funding_overdrew_until_the_
     assert state.equity == D(10000) + trade.pnl and state.equity == state.cash - state.fees - state.funding
 
 
+def test_a_good_till_order_is_canceled_at_the_first_close_at_or_after_its_time_unless_it_filled() -> None:
+    journal = MemoryJournal()
+    eng = engine(journal, slippage=NO_SLIP)
+    _feed(eng, [flat(0, 60000)])
+    resting = eng.submit(buy(10, order_type=OrderType.LIMIT, limit_price=D(59000), expire_ts=3 * H))
+    touched = eng.submit(buy(5, order_type=OrderType.LIMIT, limit_price=D(59500), expire_ts=3 * H))
+    _feed(eng, [candle(1, 60000, 60100, 59400, 59900)])  # reaches 59,500, not 59,000; closes at 02:00
+    assert of_type(journal.events, OrderCanceled) == []
+    _feed(eng, [candle(2, 59900, 60000, 59600, 59800)])  # closes at 03:00, the good-till time
+    (canceled,) = of_type(journal.events, OrderCanceled)
+    assert canceled.order.id == resting.id and canceled.ts_event == 3 * H
+    assert canceled.reason == f"expired: not filled by {3 * H}"
+    (filled,) = of_type(journal.events, OrderFilled)
+    assert filled.order.id == touched.id and filled.fill.price == D(59500) and filled.fill.contracts == 5
+    assert [order.id for order in eng.open_orders()] == []
+    with pytest.raises(DomainError, match="expire_ts must be a positive"):
+        buy(1, order_type=OrderType.LIMIT, limit_price=D(59000), expire_ts=0)
+
+
 def test_trailing_stop_by_hand() -> None:
     journal = MemoryJournal()
     exits = ExitRules(trailing_activation_percent=2.0, trailing_percent=1.0, time_exit_enabled=False)

@@ -67,6 +67,7 @@ class Action:
     offset: float
     leverage: int
     exits: bool
+    good_for: int | None  # a resting order's life in candles (None: good till canceled)
 
 
 _moves = st.builds(
@@ -85,6 +86,7 @@ _actions = st.builds(
     offset=st.floats(0.001, 0.03),
     leverage=st.sampled_from([1, 3, 10]),
     exits=st.booleans(),
+    good_for=st.sampled_from([None, None, 1, 3]),
 )
 _exits = st.builds(
     ExitRules,
@@ -127,23 +129,36 @@ def _volatility(bar: Candle) -> float:
     return (bar.high - bar.low) / bar.open
 
 
-def _intent(action: Action, engine: TradingEngine, price: float) -> OrderIntent | None:
+def _intent(action: Action, engine: TradingEngine, bar: Candle) -> OrderIntent | None:
     make = buy if action.side is Side.BUY else sell
+    price = bar.close
     below, above = (1 - action.offset), (1 + action.offset)
     tick = BTC.round_price
     exits = {"stop_distance": tick(D(repr(price * action.offset * 2)))} if action.exits else {}
     lever = {"leverage": D(action.leverage)}
+    good_till = None if action.good_for is None else bar.ts + (action.good_for + 1) * H  # resting orders only
     match action.kind:
         case "market":
             return make(action.contracts, **lever, **exits)
         case "limit":
             level = tick(D(repr(price * (below if action.side is Side.BUY else above))))
-            return make(action.contracts, order_type=OrderType.LIMIT, limit_price=level, **lever, **exits)
+            return make(
+                action.contracts, order_type=OrderType.LIMIT, limit_price=level, expire_ts=good_till, **lever, **exits
+            )
         case "stop" | "stop_limit":
             level = tick(D(repr(price * (above if action.side is Side.BUY else below))))
             if action.kind == "stop":
-                return make(action.contracts, order_type=OrderType.STOP_MARKET, stop_price=level, **lever)
-            return make(action.contracts, order_type=OrderType.STOP_LIMIT, stop_price=level, limit_price=level, **lever)
+                return make(
+                    action.contracts, order_type=OrderType.STOP_MARKET, stop_price=level, expire_ts=good_till, **lever
+                )
+            return make(
+                action.contracts,
+                order_type=OrderType.STOP_LIMIT,
+                stop_price=level,
+                limit_price=level,
+                expire_ts=good_till,
+                **lever,
+            )
         case "exit":
             position = engine.position(BTCUSD_ID)
             if position is None:
@@ -156,7 +171,7 @@ def _intent(action: Action, engine: TradingEngine, price: float) -> OrderIntent 
     return None
 
 
-def _act(engine: TradingEngine, action: Action, price: float) -> tuple[Order, PortfolioState] | None:
+def _act(engine: TradingEngine, action: Action, bar: Candle) -> tuple[Order, PortfolioState] | None:
     entries = [o for o in engine.open_orders() if not o.intent.role.is_protective]
     if action.kind == "cancel":
         if entries:
@@ -166,7 +181,7 @@ def _act(engine: TradingEngine, action: Action, price: float) -> tuple[Order, Po
         if entries:
             engine.amend(entries[action.contracts % len(entries)].id, contracts=entries[0].intent.contracts + 1)
         return None
-    intent = _intent(action, engine, price)
+    intent = _intent(action, engine, bar)
     if intent is None:
         return None
     before = engine.portfolio_state()
@@ -197,7 +212,7 @@ def _run(
     submitted = []
     for bar, (_, action) in zip(candles, moves_and_actions, strict=True):
         engine.on_candle(BTCUSD_ID, bar, volatility=_volatility(bar), average_volatility=AVERAGE_VOLATILITY)
-        made = _act(engine, action, bar.close)
+        made = _act(engine, action, bar)
         if made is not None:
             submitted.append(made)
         engine.commit(checkpoint=checkpoint)
@@ -330,7 +345,7 @@ def _fed_arrays(
     candles = CandleArrays(*columns, [_volatility(bar) for bar in bars], [AVERAGE_VOLATILITY] * len(bars))
     wanted = np.array([action.kind != "none" for _, action in moves_and_actions])
     for i in engine.feed_arrays(BTCUSD_ID, candles, wanted):
-        _act(engine, moves_and_actions[i][1], bars[i].close)
+        _act(engine, moves_and_actions[i][1], bars[i])
         engine.commit(checkpoint=False)
     return engine, journal
 
@@ -355,7 +370,7 @@ def test_an_engine_rebuilt_at_any_step_is_the_same_engine(session: Session, cut:
     assert rebuilt.snapshot() == part.snapshot()
     for bar, (_, action) in list(zip(_candles([m for m, _ in steps]), steps, strict=True))[cut:]:
         rebuilt.on_candle(BTCUSD_ID, bar, volatility=_volatility(bar), average_volatility=AVERAGE_VOLATILITY)
-        _act(rebuilt, action, bar.close)
+        _act(rebuilt, action, bar)
         rebuilt.commit()
     assert part_journal.events == whole_journal.events
     assert rebuilt.snapshot() == whole.snapshot()

@@ -8,7 +8,7 @@ import pytest
 from tests.testkit.services import REPO_ROOT
 from trading_agent.config import TradingRules, available_profiles, load_trading_rules
 from trading_agent.config.trading_rules import ExitStopMethod
-from trading_agent.domain import SizingMethod, Timeframe
+from trading_agent.domain import OrderType, SizingMethod, Timeframe
 from trading_agent.engine.config import EngineConfig, ExecutionRules
 from trading_agent.engine.costs import FeeModel, SlippageModel
 from trading_agent.engine.exits import ExitRules, StopMethod
@@ -30,6 +30,8 @@ EXECUTION: dict[str, Source] = {
     "max_slippage_percent": lambda r: Decimal(repr(r.execution.max_slippage_percent)),
     "retry_failed_orders": lambda r: r.execution.retry_failed_orders,
     "max_retries": lambda r: r.execution.max_retries,
+    "entry_order_type": lambda r: OrderType(r.execution.order_type.value),
+    "limit_expiry_candles": lambda r: r.execution.limit_expiry_candles,
 }
 FEES: dict[str, Source] = {"charge_gst": lambda r: r.execution.charge_gst_on_fees}
 EXITS: dict[str, Source] = {
@@ -151,6 +153,8 @@ NON_DEFAULT_RULES: dict[str, Any] = {
         "max_slippage_percent": 0.25,
         "retry_failed_orders": False,
         "max_retries": 5,
+        "order_type": "limit",
+        "limit_expiry_candles": 3,
         "charge_gst_on_fees": False,
     },
 }
