@@ -91,6 +91,9 @@ class RiskManagement(_Section):
         description="seconds after which the drawdown and losing-streak breakers reset by themselves "
         "(null: only a person resets them)",
     )
+    flatten_on_breaker_trip: bool = Field(
+        default=False, description="a tripped circuit breaker also closes every position (else it only stops entries)"
+    )
 
 
 class ExitStopMethod(StrEnum):
@@ -191,6 +194,11 @@ class Execution(_Section):
         default=1, ge=1, le=1000, description="order_type limit: candles an unfilled entry rests before it is canceled"
     )
     max_slippage_percent: float = Field(default=0.1, gt=0, le=10)
+    slippage_fixed_bps: float = Field(default=2.0, ge=0, le=100, description="every taker fill's fixed slippage")
+    slippage_impact_coefficient: float = Field(
+        default=1.0, ge=0, le=20, description="square-root impact: coefficient x volatility x sqrt(size / volume)"
+    )
+    slippage_cap_bps: float = Field(default=100.0, ge=0, le=1000, description="the most slippage one fill can have")
     retry_failed_orders: bool = True
     max_retries: int = Field(default=3, ge=0, le=10)
     charge_gst_on_fees: bool = Field(default=True, description="Delta India adds 18% GST to trading fees")

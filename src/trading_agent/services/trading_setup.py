@@ -9,13 +9,16 @@ become money or prices (USD sizes, the slippage guard) go through ``Decimal(repr
   ``ExitRules.volatility_multiplier`` <- ``exits.volatility_stop_multiplier``;
 - ``RiskLimits.min_confidence`` <- ``signal_filters.min_confidence``;
 - ``SignalThresholds.<class>_prediction|confidence`` <- ``signal_filters.mapping.<class>``;
+- ``SlippageModel.fixed_bps``, ``.impact_coefficient``, ``.max_slippage_bps`` <- ``execution.slippage_fixed_bps``,
+  ``.slippage_impact_coefficient``, ``.slippage_cap_bps``;
+- ``BreakerRules.flatten_on_trip`` <- ``risk_management.flatten_on_breaker_trip``;
 - ``FeeModel.charge_gst`` <- ``execution.charge_gst_on_fees``;
 - ``ExecutionRules.entry_order_type`` <- ``execution.order_type``;
 - ``EngineConfig.default_funding_rate`` (a fraction) <- ``execution.funding_rate_percent`` / 100;
 - ``EngineConfig.anomaly`` (``AnomalyRules``) <- ``anomaly_filter``.
 
-Not in the rules, so left at the engine's defaults: the ``SlippageModel``, ``FeeModel``'s GST rate
-and precision, ``BreakerRules.flatten_on_trip`` and ``EngineConfig.funding_anchor_ms``.
+Not in the rules, so left at the engine's defaults: ``FeeModel``'s GST rate and precision and
+``EngineConfig.funding_anchor_ms``.
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ def _breaker_rules(rules: TradingRules) -> BreakerRules:
         rapid_fire_max_trades=risk.rapid_fire_max_trades,
         rapid_fire_window_s=risk.rapid_fire_window_s,
         auto_reset_after_s=risk.auto_reset_after_s,
+        flatten_on_trip=risk.flatten_on_breaker_trip,
     )
 
 
@@ -125,16 +129,21 @@ def engine_config(
 ) -> EngineConfig:
     """The engine's configuration for ``rules`` at ``timeframe`` (the candle length it is fed).
 
-    Execution, fees, exits, pre-trade limits and circuit breakers all come from ``rules`` (see the
-    module docstring for the renamed fields); slippage uses the default ``SlippageModel``. A value
-    the engine refuses (a bad ``session`` or ``initial_balance``) raises ``ServiceError``.
+    Execution, slippage, fees, exits, pre-trade limits and circuit breakers all come from ``rules``
+    (see the module docstring for the renamed fields). A value the engine refuses (a bad
+    ``session`` or ``initial_balance``) raises ``ServiceError``.
     """
+    execution = rules.execution
     with service_errors():
         return EngineConfig(
             session=session,
             timeframe=timeframe,
             initial_balance=initial_balance,
-            slippage=SlippageModel(),
+            slippage=SlippageModel(
+                fixed_bps=execution.slippage_fixed_bps,
+                impact_coefficient=execution.slippage_impact_coefficient,
+                max_slippage_bps=execution.slippage_cap_bps,
+            ),
             fees=FeeModel(charge_gst=rules.execution.charge_gst_on_fees),
             execution=_execution_rules(rules),
             exits=_exit_rules(rules),

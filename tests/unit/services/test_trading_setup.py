@@ -65,6 +65,12 @@ BREAKERS: dict[str, Source] = {
     "rapid_fire_max_trades": lambda r: r.risk_management.rapid_fire_max_trades,
     "rapid_fire_window_s": lambda r: r.risk_management.rapid_fire_window_s,
     "auto_reset_after_s": lambda r: r.risk_management.auto_reset_after_s,
+    "flatten_on_trip": lambda r: r.risk_management.flatten_on_breaker_trip,
+}
+SLIPPAGE: dict[str, Source] = {
+    "fixed_bps": lambda r: r.execution.slippage_fixed_bps,
+    "impact_coefficient": lambda r: r.execution.slippage_impact_coefficient,
+    "max_slippage_bps": lambda r: r.execution.slippage_cap_bps,
 }
 ANOMALY: dict[str, Source] = {
     "action": lambda r: r.anomaly_filter.action,
@@ -84,22 +90,23 @@ SIZING: dict[str, Source] = {
 # The EngineConfig parts built from the rules (session, timeframe and balance are arguments).
 ENGINE_PARTS: dict[str, dict[str, Source]] = {
     "execution": EXECUTION,
+    "slippage": SLIPPAGE,
     "fees": FEES,
     "exits": EXITS,
     "limits": LIMITS,
     "breakers": BREAKERS,
     "anomaly": ANOMALY,
 }
-ENGINE_ARGUMENTS = {"session", "timeframe", "initial_balance", "slippage", "default_funding_rate"}
+ENGINE_ARGUMENTS = {"session", "timeframe", "initial_balance", "default_funding_rate"}
 # Deliberately not in the rules: these keep the dataclass default.
 UNWIRED: dict[type, set[str]] = {
     EngineConfig: {"funding_anchor_ms"},
     FeeModel: {"gst_rate", "fee_precision"},
-    BreakerRules: {"flatten_on_trip"},
 }
 TABLES: dict[type, set[str]] = {
     EngineConfig: set(ENGINE_PARTS) | ENGINE_ARGUMENTS,
     ExecutionRules: set(EXECUTION),
+    SlippageModel: set(SLIPPAGE),
     FeeModel: set(FEES),
     ExitRules: set(EXITS),
     RiskLimits: set(LIMITS),
@@ -136,6 +143,7 @@ NON_DEFAULT_RULES: dict[str, Any] = {
         "rapid_fire_max_trades": 7,
         "rapid_fire_window_s": 1800,
         "auto_reset_after_s": 43200,
+        "flatten_on_breaker_trip": True,
     },
     "exits": {
         "stop_method": "volatility",
@@ -155,6 +163,9 @@ NON_DEFAULT_RULES: dict[str, Any] = {
         "max_retries": 5,
         "order_type": "limit",
         "limit_expiry_candles": 3,
+        "slippage_fixed_bps": 3.5,
+        "slippage_impact_coefficient": 0.5,
+        "slippage_cap_bps": 60.0,
         "charge_gst_on_fees": False,
     },
 }
@@ -196,9 +207,8 @@ def test_every_wired_field_carries_a_non_default_value() -> None:
             assert value != _default(type(part), name), f"{part_name}.{name} kept its default: not wired"
     config = engine_config(rules, timeframe=Timeframe.M5, session="s1", initial_balance=Decimal(2500))
     assert (config.session, config.timeframe, config.initial_balance) == ("s1", Timeframe.M5, Decimal(2500))
-    assert config.slippage == SlippageModel()
     for cls, names in UNWIRED.items():
-        part = config if cls is EngineConfig else config.fees if cls is FeeModel else config.breakers
+        part = config if cls is EngineConfig else config.fees
         for name in names:
             assert getattr(part, name) == _default(cls, name), f"{cls.__name__}.{name}"
 
