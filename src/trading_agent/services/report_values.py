@@ -1,14 +1,20 @@
-"""How the training reports (supervised and RL) show numbers: percentages, ratios, timestamps, JSON-safe floats."""
+"""How the training reports (supervised and RL) show numbers and judge them against buy-and-hold.
+
+Percentages, ratios, timestamps, JSON-safe floats, and the one rule for "beats buy-and-hold".
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["finite", "json_safe", "num", "pct", "stamp"]
+__all__ = ["beats", "finite", "json_safe", "num", "pct", "stamp", "verdict"]
+
+_JUDGED = ("total_return", "sharpe_ratio")
 
 
 def pct(value: float | None) -> str:
@@ -19,6 +25,18 @@ def pct(value: float | None) -> str:
 def num(value: float | None) -> str:
     """``value`` with two decimals, ``n/a`` when unknown."""
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def beats(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
+    """Whether ``ours`` had both a higher total return and a higher Sharpe than ``theirs`` (unknown never beats)."""
+    return all(ours.get(key) is not None and theirs.get(key) is not None and ours[key] > theirs[key] for key in _JUDGED)
+
+
+def verdict(beaten: bool) -> str:
+    """``beats buy-and-hold after costs``, or ``does NOT beat`` it, with the rule it failed."""
+    if beaten:
+        return "beats buy-and-hold after costs"
+    return "does NOT beat buy-and-hold after costs (that needs both a higher return and a higher Sharpe)"
 
 
 def stamp(ms: int) -> pd.Timestamp:

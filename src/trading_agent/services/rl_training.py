@@ -49,7 +49,7 @@ from trading_agent.registry.policy_registry import PolicyRegistry
 from trading_agent.services.backtest import BacktestRun, BacktestService, Market, MarketOptions, run_metrics
 from trading_agent.services.ensemble_strategy import model_name
 from trading_agent.services.errors import ServiceError, service_errors
-from trading_agent.services.report_values import finite, num, pct, stamp
+from trading_agent.services.report_values import beats, finite, num, pct, stamp, verdict
 from trading_agent.training.dataset import BarrierConfig, TrainingSet, build_training_set
 from trading_agent.training.splits import Split, WalkForwardConfig, final_split, purged_walk_forward
 
@@ -111,19 +111,13 @@ class RLTrainingReport(BaseModel):
 
     def beats_buy_hold(self) -> bool:
         """Whether the mean over seeds had both a higher return and a higher Sharpe than buy-and-hold."""
-        return all(
-            (ours := self.summary[key]["mean"]) is not None
-            and (theirs := self.buy_hold.get(key)) is not None
-            and ours > theirs
-            for key in ("total_return", "sharpe_ratio")
-        )
+        return beats({key: stats["mean"] for key, stats in self.summary.items()}, self.buy_hold)
 
     def versus_buy_hold(self) -> str:
         """The agent's mean out-of-sample return and Sharpe (± std over seeds) beside buy-and-hold's, in words."""
-        verdict = "beats" if self.beats_buy_hold() else "does NOT beat"
         ret, sharpe = self.summary["total_return"], self.summary["sharpe_ratio"]
         return (
-            f"The {self.algorithm.upper()} agent {verdict} buy-and-hold after costs over {len(self.seeds)} seeds: "
+            f"Over {len(self.seeds)} seeds, the {self.algorithm.upper()} agent {verdict(self.beats_buy_hold())}: "
             f"return {pct(ret['mean'])} ± {pct(ret['std'])} vs {pct(self.buy_hold.get('total_return'))}, "
             f"Sharpe {num(sharpe['mean'])} ± {num(sharpe['std'])} vs {num(self.buy_hold.get('sharpe_ratio'))}."
         )

@@ -62,7 +62,7 @@ from trading_agent.registry.mlflow_registry import ModelRegistry
 from trading_agent.services.backtest import BacktestRun, BacktestService, Market, MarketOptions, run_metrics
 from trading_agent.services.ensemble_strategy import model_name
 from trading_agent.services.errors import ServiceError, service_errors
-from trading_agent.services.report_values import finite, num, pct, stamp
+from trading_agent.services.report_values import beats, finite, num, pct, stamp, verdict
 from trading_agent.services.sentiment import headline_scores, sentiment_info
 from trading_agent.services.trading_setup import signal_thresholds
 from trading_agent.training.dataset import BarrierConfig, TrainingSet, build_training_set
@@ -124,18 +124,13 @@ class TrainingReport(BaseModel):
 
     def beats_buy_hold(self) -> bool:
         """Whether the ensemble, after costs, had both a higher return and a higher Sharpe than buy-and-hold."""
-        ours, theirs = self.out_of_sample["ensemble"], self.out_of_sample["buy-hold"]
-        return all(
-            ours[key] is not None and theirs[key] is not None and ours[key] > theirs[key]
-            for key in ("total_return", "sharpe_ratio")
-        )
+        return beats(self.out_of_sample["ensemble"], self.out_of_sample["buy-hold"])
 
     def versus_buy_hold(self) -> str:
         """The ensemble's out-of-sample return and Sharpe beside buy-and-hold's, in words."""
         ours, theirs = self.out_of_sample["ensemble"], self.out_of_sample["buy-hold"]
-        verdict = "beats" if self.beats_buy_hold() else "does NOT beat"
         return (
-            f"The ensemble {verdict} buy-and-hold after costs: return {pct(ours['total_return'])} vs "
+            f"The ensemble {verdict(self.beats_buy_hold())}: return {pct(ours['total_return'])} vs "
             f"{pct(theirs['total_return'])}, Sharpe {num(ours['sharpe_ratio'])} vs {num(theirs['sharpe_ratio'])}."
         )
 
