@@ -53,7 +53,8 @@ def test_rl_train_reports_every_seed_beside_buy_and_hold_and_registers_the_polic
     assert registered["name"] == "binance-BTCUSDT-1h-rl-ppo" and registered["version"] == 1
     assert "candidate" in registered["aliases"]
     text = report_md.read_text()
-    assert "buy-and-hold after costs over 2 seeds" in text and "| mean over seeds |" in text
+    assert "Over 2 seeds, the PPO agent " in text and "buy-and-hold after costs" in text
+    assert "| mean over seeds |" in text
 
     from trading_agent.registry.policy_registry import PolicyRegistry
 
