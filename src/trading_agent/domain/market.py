@@ -139,9 +139,9 @@ class Instrument:
         if self.funding_interval_s <= 0:
             raise DomainError(f"{self.id}: funding_interval_s must be positive")
 
-    def round_price(self, price: Decimal) -> Decimal:
-        """Round a price to the nearest tick."""
-        ticks = (price / self.tick_size).to_integral_value(rounding=ROUND_HALF_EVEN)
+    def round_price(self, price: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+        """Round a price to the tick: the nearest by default, else by ``rounding`` (``ROUND_FLOOR``, ...)."""
+        ticks = (price / self.tick_size).to_integral_value(rounding=rounding)
         return ticks * self.tick_size
 
     def is_on_tick(self, price: Decimal) -> bool:

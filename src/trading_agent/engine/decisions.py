@@ -110,21 +110,16 @@ def act(
     distance = None if all_in else stop_distance(engine.config.exits, decision.close, atr=decision.atr)
     execution = engine.config.execution
     limit = not all_in and execution.entry_order_type is OrderType.LIMIT
+    favourable = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING  # a limit never worse than the close
     intent = OrderIntent(
         instrument=instrument.id,
         side=side,
         contracts=contracts,
         order_type=OrderType.LIMIT if limit else OrderType.MARKET,
-        limit_price=_limit_price(side, price, instrument) if limit else None,
+        limit_price=instrument.round_price(price, favourable) if limit else None,
         expire_ts=ts + (execution.limit_expiry_candles + 1) * engine.config.timeframe.ms if limit else None,
         stop_distance=distance,
         client_order_id=ClientOrderId(f"{name}-{ts}"),
         signal=decision.signal,
     )
     return refused + (engine.submit(intent).status is OrderStatus.REJECTED)
-
-
-def _limit_price(side: Side, close: Decimal, instrument: Instrument) -> Decimal:
-    """``close`` on the tick grid, rounded down for a buy and up for a sell (never worse than the close)."""
-    ticks = (close / instrument.tick_size).to_integral_value(ROUND_FLOOR if side is Side.BUY else ROUND_CEILING)
-    return ticks * instrument.tick_size

@@ -149,9 +149,7 @@ def round_to_tick_safe(side: PositionSide, price: Decimal, instrument: Instrumen
     Long: up (ceiling), short: down (floor). The rounded price is reached no later than the exact
     one, so liquidation never comes later and the loss closed at bankruptcy never exceeds the margin.
     """
-    tick = instrument.tick_size
-    rounding = ROUND_CEILING if side is PositionSide.LONG else ROUND_FLOOR
-    return (price / tick).to_integral_value(rounding=rounding) * tick
+    return instrument.round_price(price, ROUND_CEILING if side is PositionSide.LONG else ROUND_FLOOR)
 
 
 def _finish(side: PositionSide, price: Decimal, instrument: Instrument, round_to_tick: bool) -> Decimal:

@@ -42,7 +42,6 @@ __all__ = [
     "JobRunner",
     "JobStateError",
     "JobView",
-    "exit_with_parent",
     "run_job",
 ]
 
@@ -95,7 +94,7 @@ def _ms(moment: datetime | None) -> int | None:
     return int((stamp if stamp.tzinfo else stamp.tz_localize(UTC)).timestamp() * 1000)
 
 
-def exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
     """Worker initializer: exit once the process ``parent`` is gone.
 
     A worker whose serving process was killed (SIGKILL, OOM) would otherwise wait for work forever,
@@ -136,20 +135,16 @@ class JobStateError(ServiceError):
 
 
 class JobRunner:
-    """Jobs kept in the store: a thread takes them in turn and runs each in the worker process.
+    """Jobs kept in the configured database: a thread takes them in turn and runs each in the worker process.
 
-    ``store`` defaults to the configured database (``settings.database_url``), opened and closed
-    by the runner. Opening the runner resumes the jobs a previous process left (module docstring).
+    Opening the runner resumes the jobs a previous process left (module docstring).
     """
 
-    def __init__(self, settings: AppSettings, *, keep: int = 100, store: SqlJobStore | None = None) -> None:
+    def __init__(self, settings: AppSettings, *, keep: int = 100) -> None:
         self._settings = settings
         self._keep = keep
-        self._owns_store = store is None
-        if store is None:
-            with service_errors():
-                store = SqlJobStore.open(settings.database_url)
-        self._store = store
+        with service_errors():
+            self._store = SqlJobStore.open(settings.database_url)
         self._lock = threading.Lock()
         self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
         self._waiting: dict[str, Future[None]] = {}
@@ -186,9 +181,9 @@ class JobRunner:
             waiting = self._waiting.get(job_id)
         if job.status != "queued" or waiting is None or not waiting.cancel():
             raise JobStateError(f"job {job_id} is {self.get(job_id).status}: only a queued job can be canceled")
-        self._update(job_id, status="canceled", finished=datetime.now(UTC))
+        canceled = self._update(job_id, status="canceled", finished=datetime.now(UTC))
         audit("backtest_job_canceled", job=job_id)
-        return self.get(job_id)
+        return canceled
 
     def list(self) -> list[JobView]:
         """The newest ``keep`` jobs, newest first."""
@@ -201,8 +196,7 @@ class JobRunner:
         self._queue.shutdown(wait=False, cancel_futures=True)
         if self._worker is not None:
             self._worker.shutdown(wait=False, cancel_futures=True)
-        if self._owns_store:
-            self._store.close()
+        self._store.close()
 
     def _resume(self) -> None:
         """Queue again the jobs a previous process queued; fail those it was running."""
@@ -234,7 +228,7 @@ class JobRunner:
             self._worker = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=exit_with_parent,
+                initializer=_exit_with_parent,
                 initargs=(os.getpid(),),
             )
         try:
@@ -244,9 +238,11 @@ class JobRunner:
         else:
             self._update(job_id, status="succeeded", finished=datetime.now(UTC), result=result)
 
-    def _update(self, job_id: str, **changes: Any) -> None:
+    def _update(self, job_id: str, **changes: Any) -> JobView:
         with self._lock:
-            self._save(self.get(job_id).model_copy(update=changes))
+            job = self.get(job_id).model_copy(update=changes)
+            self._save(job)
+        return job
 
     def _save(self, job: JobView) -> None:
         with service_errors():

@@ -144,13 +144,13 @@ def engine_config(
                 impact_coefficient=execution.slippage_impact_coefficient,
                 max_slippage_bps=execution.slippage_cap_bps,
             ),
-            fees=FeeModel(charge_gst=rules.execution.charge_gst_on_fees),
+            fees=FeeModel(charge_gst=execution.charge_gst_on_fees),
             execution=_execution_rules(rules),
             exits=_exit_rules(rules),
             limits=_risk_limits(rules),
             breakers=_breaker_rules(rules),
             anomaly=AnomalyRules(action=rules.anomaly_filter.action, size_factor=rules.anomaly_filter.size_factor),
-            default_funding_rate=_decimal(rules.execution.funding_rate_percent) / 100,
+            default_funding_rate=_decimal(execution.funding_rate_percent) / 100,
         )
 
 
