@@ -146,6 +146,7 @@ class JobRunner:
         with service_errors():
             self._store = SqlJobStore.open(settings.database_url)
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
         self._waiting: dict[str, Future[None]] = {}
         self._worker: ProcessPoolExecutor | None = None
@@ -192,7 +193,12 @@ class JobRunner:
         return [JobView.model_validate(document) for document in documents]
 
     def close(self) -> None:
-        """Stop taking jobs and stop the worker (a running job is abandoned: the next runner fails it)."""
+        """Stop taking jobs and stop the worker (a running job is abandoned: the next runner fails it).
+
+        An abandoned job's result, should it still arrive, is not written: the job stays ``running``
+        for the next runner to fail, as a killed process leaves it.
+        """
+        self._closed.set()
         self._queue.shutdown(wait=False, cancel_futures=True)
         if self._worker is not None:
             self._worker.shutdown(wait=False, cancel_futures=True)
@@ -234,9 +240,13 @@ class JobRunner:
         try:
             result = self._worker.submit(run_job, self._settings, request).result()
         except Exception as exc:  # the job's failure is its report, whatever it was
-            self._update(job_id, status="failed", finished=datetime.now(UTC), error=str(exc) or type(exc).__name__)
+            outcome: dict[str, Any] = {"status": "failed", "error": str(exc) or type(exc).__name__}
         else:
-            self._update(job_id, status="succeeded", finished=datetime.now(UTC), result=result)
+            outcome = {"status": "succeeded", "result": result}
+        if self._closed.is_set():  # closed while it ran: abandoned (``close``)
+            _log.info("backtest_job_abandoned", job=job_id)
+            return
+        self._update(job_id, finished=datetime.now(UTC), **outcome)
 
     def _update(self, job_id: str, **changes: Any) -> JobView:
         with self._lock:

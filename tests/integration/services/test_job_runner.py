@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +58,28 @@ def test_a_finished_job_is_still_there_after_a_restart(btc_1h_store_url: str, tm
             again.get("nope")
     finally:
         again.close()
+
+
+def test_a_job_abandoned_by_close_keeps_no_result_and_the_next_runner_fails_it(
+    btc_1h_store_url: str, tmp_path: Path
+) -> None:
+    settings = api_settings(btc_1h_store_url, tmp_path)
+    first = JobRunner(settings)
+    job_id = first.submit(REQUEST).id
+    deadline = time.monotonic() + 60
+    while first.get(job_id).status != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.close()
+    for thread in threading.enumerate():  # the runner's thread ends once the worker hands back the result
+        if thread.name.startswith("jobs"):
+            thread.join(timeout=120)
+    again = JobRunner(settings)
+    try:
+        abandoned = again.get(job_id)
+    finally:
+        again.close()
+    assert abandoned.status == "failed" and abandoned.error == INTERRUPTED
+    assert abandoned.result is None
 
 
 def test_after_a_kill_the_running_job_is_failed_and_the_queued_one_runs(btc_1h_store_url: str, tmp_path: Path) -> None:
