@@ -111,6 +111,10 @@ BTCUSD = Instrument(  # config/instruments.yaml
     initial_margin=Decimal("0.005"),
     maintenance_margin=Decimal("0.0025"),
     funding_interval_s=28_800,
+    max_leverage_notional=Decimal(100_000),
+    initial_margin_scaling=Decimal("0.000000025"),
+    maintenance_margin_scaling=Decimal("0.0000000125"),
+    price_band=Decimal("0.025"),
 )
 COMMISSION = float(BTCUSD.taker_fee) * 1.18  # taker fee plus 18% GST, as the engine's FeeModel charges
 SPREAD = 2e-4  # the engine's fixed slippage (SlippageModel.fixed_bps = 2)

@@ -26,6 +26,21 @@ def btcusd(**overrides: Any) -> Instrument:
     return Instrument(**(spec | overrides))
 
 
+def tiered_btcusd(**overrides: Any) -> Instrument:
+    """BTCUSD with Delta's risk limits and price band, as in config/instruments.yaml.
+
+    Margins grow above 100,000 USD of position value (IM by 2.5e-8, MM by 1.25e-8 per USD), so a
+    200,000 USD position allows 133.33x; fills stay within ±2.5% of the mark.
+    """
+    tiers: dict[str, Any] = {
+        "max_leverage_notional": Decimal(100_000),
+        "initial_margin_scaling": Decimal("0.000000025"),
+        "maintenance_margin_scaling": Decimal("0.0000000125"),
+        "price_band": Decimal("0.025"),
+    }
+    return btcusd(**(tiers | overrides))
+
+
 ETHUSD_ID = InstrumentId("delta_india", "ETHUSD")
 
 

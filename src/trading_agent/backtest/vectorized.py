@@ -32,7 +32,8 @@ The rules, each the engine's (``docs/engine.md``):
   ``min(fixed_bps / 1e4 + impact x vol x sqrt(min(qty / volume, 1)), max_slippage_bps / 1e4)``
   (participation 1 on a zero-volume candle), with ``vol`` = ATR / close of the previous candle, or
   the fill candle's ``(high - low) / open`` when there is none; the slipped price is rounded to the
-  tick against the trader and clipped into the candle's range.
+  tick against the trader, kept inside the instrument's ``price_band`` around the reference price
+  (the band's edge rounded inward) and clipped into the candle's range.
 - **The max-slippage guard** refuses an entry fill worse than ``max_slippage_percent`` from the
   open; the order tries again at each next open, with that candle's slippage, until it fills or
   has been refused ``max_retries`` times more (at once without ``retry_failed_orders``). A strategy
@@ -65,7 +66,9 @@ The rules, each the engine's (``docs/engine.md``):
   ``default_funding_rate``.
 - **Margin**: isolated, leverage 1 (what the event runner submits). A liquidation (a short whose
   price roughly doubles, or a position whose liquidation price funding has moved to the price) is
-  out of scope: coming within a tick of it raises ``VectorizedScopeError``.
+  out of scope: coming within a tick of it raises ``VectorizedScopeError``. The liquidation price
+  uses the maintenance fraction for the position's value at entry, as the engine does (it grows
+  above the instrument's ``max_leverage_notional``).
 - **Equity** at each close = deposit + realised PnL - fees - funding + the position valued at the
   close. A trade's ``pnl`` is net of its fees and funding.
 
@@ -91,6 +94,7 @@ module, so later processes load it in well under a second.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -368,6 +372,10 @@ def _funding_rates(
     return first, np.array([float(rate_at(t, series)) for t in times], dtype=np.float64)
 
 
+def _float_or(value: Decimal | None, default: float) -> float:
+    return default if value is None else float(value)
+
+
 def _ratio(value: Decimal) -> tuple[int, int]:
     numerator, denominator = value.as_integer_ratio()
     return numerator, denominator
@@ -400,6 +408,9 @@ def _params(
         contract_value=float(instrument.contract_value),
         min_size=instrument.min_size,
         maintenance_margin=float(instrument.maintenance_margin),
+        maintenance_margin_scaling=float(instrument.maintenance_margin_scaling),
+        max_leverage_notional=_float_or(instrument.max_leverage_notional, math.inf),
+        price_band=_float_or(instrument.price_band, 0.0),
         taker_rate=float(fees.rate(instrument, Liquidity.TAKER)),
         maker_rate=float(fees.rate(instrument, Liquidity.MAKER)),
         fee_scale=float(1 / fees.fee_precision),

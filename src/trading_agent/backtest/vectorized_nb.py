@@ -153,6 +153,9 @@ class KernelParams(NamedTuple):
     contract_value: float
     min_size: int
     maintenance_margin: float
+    maintenance_margin_scaling: float  # per USD of position value above max_leverage_notional
+    max_leverage_notional: float  # inf: flat margins
+    price_band: float  # 0: none; else taker fills stay within reference x (1 +- band)
     taker_rate: float  # fee rates, GST included
     maker_rate: float
     fee_scale: float  # 1 / fee precision
@@ -245,8 +248,10 @@ def _slippage_nb(contracts: int, bar: _Bar, p: KernelParams) -> float:
 
 
 @_compiled
-def _taker_nb(reference: int, side: int, fraction: float, bar: _Bar) -> int:
+def _taker_nb(reference: int, side: int, fraction: float, bar: _Bar, p: KernelParams) -> int:
     slip = ceil_tol_nb(reference * fraction)  # reference x (1 +- f) rounded against the trader
+    if p.price_band > 0:
+        slip = min(slip, floor_tol_nb(reference * p.price_band))  # the band's edge, rounded inward
     if side > 0:
         return min(reference + slip, bar[4])
     return max(reference - slip, bar[3])
@@ -289,11 +294,13 @@ def _leave_nb(s: np.void, status: int, i: int) -> None:
 def _liquidation_reached_nb(s: np.void, low_k: int, high_k: int, p: KernelParams) -> bool:
     # within a tick of the liquidation price: (q cv E -+ M) / (q cv (1 -+ mm)), for any margin M
     # (funding may overdraw it: a position in profit lives on, with its liquidation beyond the entry)
+    # with mm the fraction for the position's value at entry (it grows above max_leverage_notional)
     size = s["contracts"] * p.contract_value
     entry = s["entry_k"] * p.tick
+    mm = p.maintenance_margin + p.maintenance_margin_scaling * max(0.0, size * entry - p.max_leverage_notional)
     if s["side"] > 0:
-        return bool((low_k - 1) * p.tick <= (size * entry - s["margin"]) / (size * (1.0 - p.maintenance_margin)))
-    return bool((high_k + 1) * p.tick >= (size * entry + s["margin"]) / (size * (1.0 + p.maintenance_margin)))
+        return bool((low_k - 1) * p.tick <= (size * entry - s["margin"]) / (size * (1.0 - mm)))
+    return bool((high_k + 1) * p.tick >= (size * entry + s["margin"]) / (size * (1.0 + mm)))
 
 
 @_compiled
@@ -373,7 +380,7 @@ def _open_nb(s: np.void, bar: _Bar, side: int, contracts: int, price_k: int, fee
 def _fill_close_nb(
     s: np.void, trades: npt.NDArray[np.void], bar: _Bar, reference: int, reason: int, p: KernelParams
 ) -> None:
-    price_k = _taker_nb(reference, -s["side"], _slippage_nb(s["contracts"], bar, p), bar)
+    price_k = _taker_nb(reference, -s["side"], _slippage_nb(s["contracts"], bar, p), bar, p)
     _close_nb(s, trades, bar, price_k, _fee_nb(s["contracts"], price_k * p.tick, p.taker_rate, p), reason, p)
 
 
@@ -382,7 +389,7 @@ def _fill_entry_nb(s: np.void, trades: npt.NDArray[np.void], bar: _Bar, p: Kerne
     # True: the slippage guard refused it; a fill whose margin and fee the balance cannot carry is canceled
     open_k = bar[2]
     side, contracts = s["order_side"], s["order_contracts"]
-    price_k = _taker_nb(open_k, side, _slippage_nb(contracts, bar, p), bar)
+    price_k = _taker_nb(open_k, side, _slippage_nb(contracts, bar, p), bar, p)
     if p.guard and side * (price_k - open_k) * 100 * p.guard_den > p.guard_num * open_k:
         return True
     price = price_k * p.tick
@@ -463,7 +470,7 @@ def _at_open_nb(s: np.void, trades: npt.NDArray[np.void], bar: _Bar, p: KernelPa
         elif first == target:
             target = _LAST
             if s["target_k"] != _NONE and s["target_seq"] == first:  # taker, never worse than the limit
-                price_k = _taker_nb(open_k, -side, _slippage_nb(s["contracts"], bar, p), bar)
+                price_k = _taker_nb(open_k, -side, _slippage_nb(s["contracts"], bar, p), bar, p)
                 price_k = max(price_k, target_k) if side > 0 else min(price_k, target_k)
                 fee = _fee_nb(s["contracts"], price_k * p.tick, p.taker_rate, p)
                 _close_nb(s, trades, bar, price_k, fee, TAKE_PROFIT, p)

@@ -19,7 +19,10 @@ __all__ = ["InstrumentSpec", "load_instruments"]
 
 
 class InstrumentSpec(BaseModel):
-    """One instrument as written in YAML; margins and fees are fractions."""
+    """One instrument as written in YAML; margins, fees and the price band are fractions.
+
+    ``max_leverage_notional`` is in USD; the margin scalings are fractions per USD above it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -34,6 +37,10 @@ class InstrumentSpec(BaseModel):
     initial_margin: Decimal = Field(gt=0, lt=1)
     maintenance_margin: Decimal = Field(gt=0, lt=1)
     funding_interval_s: int = Field(default=8 * 3600, gt=0)
+    max_leverage_notional: Decimal | None = Field(default=None, gt=0)
+    initial_margin_scaling: Decimal = Field(default=Decimal(0), ge=0)
+    maintenance_margin_scaling: Decimal = Field(default=Decimal(0), ge=0)
+    price_band: Decimal | None = Field(default=None, gt=0, lt=1)
 
     def to_instrument(self) -> Instrument:
         """The domain value object."""

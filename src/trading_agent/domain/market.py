@@ -16,6 +16,8 @@ from trading_agent.domain.timeframes import Timeframe
 
 __all__ = ["Candle", "FundingRate", "Instrument", "InstrumentId", "SeriesInfo", "SeriesKey", "SeriesKind"]
 
+_ZERO, _ONE = Decimal(0), Decimal(1)
+
 
 @dataclass(frozen=True, slots=True)
 class InstrumentId:
@@ -113,6 +115,13 @@ class Instrument:
 
     ``initial_margin`` and ``maintenance_margin`` are fractions (0.005 = 0.5%); fees are fractions
     of notional. Notional = contracts x contract_value x price.
+
+    Risk limits (Delta's margin scaling): above ``max_leverage_notional`` USD of position value
+    the margin fractions grow linearly, ``IM(N) = initial_margin + initial_margin_scaling x (N -
+    max_leverage_notional)`` and the same for ``MM`` (scalings are fractions per USD: Delta's
+    ``initial_margin_scaling_factor`` of 0.0000025 percent per USD is 2.5e-8). ``None`` keeps the
+    fractions flat at any size. ``price_band`` is the fraction around the mark price inside
+    which fills execute (0.025 = ±2.5%), ``None`` for none.
     """
 
     id: InstrumentId
@@ -127,6 +136,10 @@ class Instrument:
     funding_interval_s: int = 8 * 3600
     quote_currency: str = "USD"
     settlement_currency: str = "USD"
+    max_leverage_notional: Decimal | None = None
+    initial_margin_scaling: Decimal = Decimal(0)
+    maintenance_margin_scaling: Decimal = Decimal(0)
+    price_band: Decimal | None = None
 
     def __post_init__(self) -> None:
         for name in ("contract_value", "tick_size", "max_leverage", "initial_margin", "maintenance_margin"):
@@ -138,6 +151,31 @@ class Instrument:
             raise DomainError(f"{self.id}: maintenance_margin exceeds initial_margin")
         if self.funding_interval_s <= 0:
             raise DomainError(f"{self.id}: funding_interval_s must be positive")
+        for name in ("initial_margin_scaling", "maintenance_margin_scaling"):
+            if not getattr(self, name) >= 0:
+                raise DomainError(f"{self.id}: {name} must be zero or positive, got {getattr(self, name)}")
+        if self.maintenance_margin_scaling > self.initial_margin_scaling:
+            raise DomainError(f"{self.id}: maintenance_margin_scaling exceeds initial_margin_scaling")
+        if self.max_leverage_notional is not None and not self.max_leverage_notional > 0:
+            raise DomainError(f"{self.id}: max_leverage_notional must be positive, got {self.max_leverage_notional}")
+        if self.price_band is not None and not 0 < self.price_band < 1:
+            raise DomainError(f"{self.id}: price_band must be a fraction in (0, 1), got {self.price_band}")
+
+    def _above_threshold(self, notional: Decimal) -> Decimal:
+        threshold = self.max_leverage_notional
+        return _ZERO if threshold is None else max(_ZERO, notional - threshold)
+
+    def initial_margin_at(self, notional: Decimal) -> Decimal:
+        """The initial margin fraction for a position worth ``notional`` USD (it grows above the threshold)."""
+        return self.initial_margin + self.initial_margin_scaling * self._above_threshold(notional)
+
+    def maintenance_margin_at(self, notional: Decimal) -> Decimal:
+        """The maintenance margin fraction for a position worth ``notional`` USD."""
+        return self.maintenance_margin + self.maintenance_margin_scaling * self._above_threshold(notional)
+
+    def max_leverage_at(self, notional: Decimal) -> Decimal:
+        """The highest leverage for a position worth ``notional`` USD: min(max_leverage, 1 / IM(notional))."""
+        return min(self.max_leverage, _ONE / self.initial_margin_at(notional))
 
     def round_price(self, price: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
         """Round a price to the tick: the nearest by default, else by ``rounding`` (``ROUND_FLOOR``, ...)."""

@@ -136,17 +136,13 @@ def _check_price(name: str, value: Decimal) -> None:
         raise EngineError(f"{name} must be finite and positive, got {value}")
 
 
-def _on_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:
-    return (price / tick).to_integral_value(rounding=rounding) * tick
-
-
 def _beyond_entry(price: Decimal, entry: Decimal, upward: bool, instrument: Instrument) -> Decimal:
     """``price`` on the nearest tick, at least one tick from ``entry`` (above it when ``upward``), >= one tick."""
     tick = instrument.tick_size
     nearest = instrument.round_price(price)
     if upward:
-        return max(nearest, _on_tick(entry + tick, tick, ROUND_CEILING))
-    return max(min(nearest, _on_tick(entry - tick, tick, ROUND_FLOOR)), tick)
+        return max(nearest, instrument.round_price(entry + tick, ROUND_CEILING))
+    return max(min(nearest, instrument.round_price(entry - tick, ROUND_FLOOR)), tick)
 
 
 def bracket_prices(
@@ -224,17 +220,16 @@ def trailing_stop(  # noqa: PLR0917 (the signature the engine calls)
         _check_price("current_stop", current_stop)
     if not rules.trailing_enabled:
         return None
-    tick = instrument.tick_size
     raw = extreme * _trail_factor(side, rules)
     if side is PositionSide.LONG:
         if extreme < _activation_price(side, entry, rules):
             return None
-        candidate = _on_tick(raw, tick, ROUND_FLOOR)
+        candidate = instrument.round_price(raw, ROUND_FLOOR)
         tighter = candidate > 0 and (current_stop is None or candidate > current_stop)
     else:
         if extreme > _activation_price(side, entry, rules):
             return None
-        candidate = _on_tick(raw, tick, ROUND_CEILING)
+        candidate = instrument.round_price(raw, ROUND_CEILING)
         tighter = current_stop is None or candidate < current_stop
     return candidate if tighter else None
 
@@ -269,14 +264,14 @@ def trailing_trigger(
     if long:
         # candidate = floor(x * factor) > max(current_stop, 0)  <=>  x * factor >= first tick above it
         floor_stop = current_stop if current_stop is not None else Decimal(0)
-        first_tighter = _on_tick(floor_stop, tick, ROUND_FLOOR) + tick
+        first_tighter = instrument.round_price(floor_stop, ROUND_FLOOR) + tick
         threshold = max(activation, first_tighter / factor)
         return float(threshold) * (1 - _TRIGGER_EARLY)
     if current_stop is None:
         threshold = activation
     else:
         # candidate = ceil(x * factor) < current_stop  <=>  x * factor <= last tick below it
-        last_tighter = _on_tick(current_stop, tick, ROUND_CEILING) - tick
+        last_tighter = instrument.round_price(current_stop, ROUND_CEILING) - tick
         threshold = min(activation, last_tighter / factor)
     if threshold <= 0:
         return -math.inf

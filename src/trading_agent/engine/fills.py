@@ -20,6 +20,11 @@ The order was placed at or before the candle's open. Rules (all conservative):
 - **Slippage and the range.** A slipped price is rounded adversely to the tick (buys up, sells
   down) and then clipped into the snapped ``[low, high]``: no fill outside the candle, and no buy
   below (sell above) its un-slipped reference price.
+- **Price band.** With an instrument ``price_band``, a taker fill also stays within the band
+  around its reference price (the mark at that moment): a buy at most ``reference x (1 + band)``,
+  a sell at least ``reference x (1 - band)``, each rounded inward to the tick. Trap: the exchange
+  would leave unfilled what the book cannot fill inside the band; candles have no book, so the
+  whole order fills at the edge.
 - **Max slippage guard.** A taker fill worse than ``max_slippage_percent`` from its reference
   price is refused (``refused=True`` with a reason), not raised. Trap: this also refuses a
   protective stop that gapped; pass ``None`` for exits that must go through.
@@ -118,7 +123,7 @@ class _TickBar:
     open: Decimal
     high: Decimal
     low: Decimal
-    tick: Decimal
+    instrument: Instrument
 
     @classmethod
     def of(cls, candle: Candle, instrument: Instrument) -> _TickBar:
@@ -127,13 +132,20 @@ class _TickBar:
             open=snap(Decimal(repr(candle.open))),
             high=snap(Decimal(repr(candle.high))),
             low=snap(Decimal(repr(candle.low))),
-            tick=instrument.tick_size,
+            instrument=instrument,
         )
 
-
-def _adverse_tick(price: Decimal, side: Side, tick: Decimal) -> Decimal:
-    rounding = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
-    return (price / tick).to_integral_value(rounding=rounding) * tick
+    def taker_price(self, side: Side, reference: Decimal, fraction: float) -> Decimal:
+        """``reference`` slipped by ``fraction`` against ``side``, on the tick, inside the price band."""
+        buy = side is Side.BUY
+        round_price = self.instrument.round_price
+        price = round_price(slipped_price(reference, side, fraction), ROUND_CEILING if buy else ROUND_FLOOR)
+        band = self.instrument.price_band
+        if band is None:
+            return price
+        if buy:
+            return min(price, round_price(reference * (1 + band), ROUND_FLOOR))
+        return max(price, round_price(reference * (1 - band), ROUND_CEILING))
 
 
 def _marketable(side: Side, price: Decimal, limit: Decimal) -> bool:
@@ -158,7 +170,7 @@ def _stop_trigger(bar: _TickBar, side: Side, stop: Decimal) -> tuple[Decimal, bo
 def _taker_fill(
     bar: _TickBar, side: Side, reference: Decimal, fraction: float, reason: FillReason, *, limit: Decimal | None = None
 ) -> FillDecision:
-    price = _adverse_tick(slipped_price(reference, side, fraction), side, bar.tick)
+    price = bar.taker_price(side, reference, fraction)
     if side is Side.BUY:
         price = min(price, bar.high) if limit is None else min(price, bar.high, limit)
     else:

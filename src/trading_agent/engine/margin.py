@@ -14,8 +14,15 @@ entry ``E``, price ``P``, leverage ``L`` and maintenance fraction ``mm``:
 - bankruptcy: the price where the loss equals the margin
   long  P = E - M / (q cv) = E (1 - 1/L);  short  P = E + M / (q cv) = E (1 + 1/L)
 
-Not modelled: the IM%/MM% scaling with notional above ``max_leverage_notional`` (the
-``Instrument`` holds flat fractions), the liquidation charge and incremental liquidation.
+Risk limits: ``mm`` (and the leverage limit, through IM) is the instrument's fraction for the
+position's value at entry, ``q cv E`` (``Instrument.maintenance_margin_at``): flat up to
+``max_leverage_notional``, then growing linearly. Valuing the size at entry rather than at the
+mark is our assumption (Delta's guide says only "position size"); it keeps the liquidation price
+linear in the margin and fixed while the mark moves.
+
+Not modelled: incremental liquidation of large positions. The liquidation charge needs no model:
+closing at the bankruptcy price loses the whole margin, whatever part of it the exchange keeps as
+the charge.
 """
 
 from __future__ import annotations
@@ -91,13 +98,14 @@ def _check_margin(margin: Decimal) -> None:
         raise MarginInputError(f"margin must be finite, got {margin}")
 
 
-def max_allowed_leverage(instrument: Instrument) -> Decimal:
-    """Highest leverage allowed: min(instrument.max_leverage, 1 / initial_margin).
+def max_allowed_leverage(instrument: Instrument, notional: Decimal = _ZERO) -> Decimal:
+    """Highest leverage allowed for a position worth ``notional``: min(max_leverage, 1 / IM(notional)).
 
     The exchange derives max leverage as 100 / IM% [CCXT-EX]; the smaller of the two guards a
-    config where ``max_leverage`` and ``initial_margin`` disagree.
+    config where ``max_leverage`` and ``initial_margin`` disagree. Above ``max_leverage_notional``
+    IM grows, so the limit falls (the risk gate checks it for the position an order leads to).
     """
-    return min(instrument.max_leverage, _ONE / instrument.initial_margin)
+    return instrument.max_leverage_at(notional)
 
 
 def _check_leverage(leverage: Decimal, instrument: Instrument) -> None:
@@ -136,11 +144,16 @@ def position_margin(contracts: int, entry: Decimal, leverage: Decimal, instrumen
     return instrument.notional(contracts, entry) / leverage
 
 
-def maintenance_margin(contracts: int, mark: Decimal, instrument: Instrument) -> Decimal:
-    """Maintenance margin: notional at the mark price x the maintenance fraction."""
+def maintenance_margin(contracts: int, entry: Decimal, mark: Decimal, instrument: Instrument) -> Decimal:
+    """Maintenance margin: notional at the mark price x the maintenance fraction of the size at ``entry``."""
     _check_contracts(contracts)
+    _check_price(entry, "entry")
     _check_price(mark, "mark")
-    return instrument.notional(contracts, mark) * instrument.maintenance_margin
+    return instrument.notional(contracts, mark) * _maintenance_fraction(contracts, entry, instrument)
+
+
+def _maintenance_fraction(contracts: int, entry: Decimal, instrument: Instrument) -> Decimal:
+    return instrument.maintenance_margin_at(instrument.notional(contracts, entry))
 
 
 def round_to_tick_safe(side: PositionSide, price: Decimal, instrument: Instrument) -> Decimal:
@@ -179,7 +192,7 @@ def liquidation_price_for_margin(
     _check_price(entry, "entry")
     _check_margin(margin)
     size = contracts * instrument.contract_value
-    mm = instrument.maintenance_margin
+    mm = _maintenance_fraction(contracts, entry, instrument)
     if side is PositionSide.LONG:
         price = (size * entry - margin) / (size * (_ONE - mm))
     else:
@@ -189,6 +202,7 @@ def liquidation_price_for_margin(
 
 def liquidation_price(
     side: PositionSide,
+    contracts: int,
     entry: Decimal,
     leverage: Decimal,
     instrument: Instrument,
@@ -197,17 +211,12 @@ def liquidation_price(
 ) -> Decimal:
     """Liquidation price of a fresh isolated position at ``leverage`` (margin = notional / L).
 
-    Long ``E (1 - 1/L) / (1 - mm)``, short ``E (1 + 1/L) / (1 + mm)``; independent of the size.
+    Long ``E (1 - 1/L) / (1 - mm)``, short ``E (1 + 1/L) / (1 + mm)``: independent of the size
+    while the position is worth at most ``max_leverage_notional`` (``mm`` grows above it).
     Example (BTCUSD, mm 0.25%): long at 60,000 with 10x -> 54,135.338... -> 54,135.5 on a 0.5 tick.
     """
-    _check_price(entry, "entry")
-    _check_leverage(leverage, instrument)
-    mm = instrument.maintenance_margin
-    if side is PositionSide.LONG:
-        price = entry * (_ONE - _ONE / leverage) / (_ONE - mm)
-    else:
-        price = entry * (_ONE + _ONE / leverage) / (_ONE + mm)
-    return _finish(side, price, instrument, round_to_tick)
+    margin = position_margin(contracts, entry, leverage, instrument)
+    return liquidation_price_for_margin(side, contracts, entry, margin, instrument, round_to_tick=round_to_tick)
 
 
 def bankruptcy_price_for_margin(

@@ -144,6 +144,12 @@ class _Case:
     def shrinks_position(self) -> bool:
         return shrinks_position(self.intent, self.state)
 
+    @property
+    def resulting_notional(self) -> Decimal:
+        """USD value at ``price`` of the position the intent leads to (``price_ok`` must hold)."""
+        resulting = self.current_contracts + self.intent.side.sign * self.intent.contracts
+        return self.instrument.notional(resulting, self.price)
+
 
 _Check = Callable[[_Case], str | None]
 
@@ -173,8 +179,7 @@ def _reduce_only(case: _Case) -> str | None:
 def _position_size(case: _Case) -> str | None:
     if not case.price_ok:
         return None
-    resulting = case.current_contracts + case.intent.side.sign * case.intent.contracts
-    notional = case.instrument.notional(resulting, case.price)
+    notional = case.resulting_notional
     cap = case.state.equity * Decimal(repr(case.limits.max_position_fraction))
     if notional > cap:
         share = f"{case.limits.max_position_fraction:.0%}"
@@ -204,7 +209,18 @@ def _consecutive_losses(case: _Case) -> str | None:
 
 
 def _leverage(case: _Case) -> str | None:
-    allowed = min(Decimal(repr(case.limits.max_leverage)), case.instrument.max_leverage)
+    """The limit's leverage, and the instrument's for the resulting position (lower above its threshold)."""
+    configured = Decimal(repr(case.limits.max_leverage))
+    instrument = case.instrument
+    if case.price_ok and instrument.max_leverage_notional is not None:
+        notional = case.resulting_notional
+        tier = instrument.max_leverage_at(notional)
+        if case.intent.leverage > tier and tier < configured:
+            return (
+                f"leverage {case.intent.leverage}x exceeds the {tier:.2f}x {instrument.id} allows for a "
+                f"{notional:,.2f} USD position (margins grow above {instrument.max_leverage_notional:,} USD)"
+            )
+    allowed = min(configured, instrument.max_leverage)
     if case.intent.leverage > allowed:
         return f"leverage {case.intent.leverage}x exceeds the allowed {allowed}x"
     return None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
 from tests.testkit.features import HOUR, T0, make_bars, random_walk
-from tests.testkit.instruments import btcusd, ethusd
+from tests.testkit.instruments import btcusd, ethusd, tiered_btcusd
 from trading_agent.backtest.event_runner import EventBacktest, run_event_backtest
 from trading_agent.backtest.strategies import Signals, Strategy, make_strategy
 from trading_agent.backtest.vectorized import (
@@ -31,7 +32,7 @@ from trading_agent.backtest.vectorized_nb import (
     floor_tol_nb,
     snap_to_tick_nb,
 )
-from trading_agent.domain import OrderFillRefused, OrderType, PositionSide, SizingMethod, Timeframe
+from trading_agent.domain import Instrument, OrderFillRefused, OrderType, PositionSide, SizingMethod, Timeframe
 from trading_agent.engine import EngineConfig, ExitRules
 from trading_agent.engine.config import ExecutionRules
 from trading_agent.engine.costs import SlippageModel
@@ -44,6 +45,10 @@ SIZING = SizingRules(method=SizingMethod.FIXED_FRACTIONAL, risk_per_trade=0.05, 
 KELLY = SizingRules(method=SizingMethod.KELLY_CRITERION, kelly_min_trades=10, max_position_size=D(100_000))
 STRATEGIES = [("sma-cross", {"fast": 10, "slow": 30}), ("rsi-reversion", {"period": 14})]
 EIGHT_HOURS = 8 * HOUR
+# margins that grow from 100 USD of position value: a 500 USD position has MM 0.25% + 1e-4 x 400 = 4.25%
+TIERED_SMALL = tiered_btcusd(
+    max_leverage_notional=D(100), initial_margin_scaling=D("0.0002"), maintenance_margin_scaling=D("0.0001")
+)
 
 
 def _bars(n: int = 1500, seed: int = 3) -> Bars:
@@ -64,6 +69,19 @@ def _funding(bars: Bars) -> FundingSeries:
 def _config(**overrides: object) -> EngineConfig:
     spec: dict[str, object] = {"timeframe": Timeframe.H1, "session": "bt", "default_funding_rate": D("0.0001")}
     return ungated_config(EngineConfig(**(spec | overrides)))  # type: ignore[arg-type]
+
+
+NO_EXITS = ExitRules(atr_multiplier=1000.0, take_profit_enabled=False, trailing_enabled=False, time_exit_enabled=False)
+
+
+def _short_into_a_rally(top: float) -> tuple[Bars, Signals, EngineConfig]:
+    """A 1x short entered at 60,000 (the 21st open), no exit in reach, then the price climbs to ``top``."""
+    n = 40
+    close = np.concatenate((np.full(25, 60_000.0), np.geomspace(60_000.0, top, n - 25)))
+    bars = make_bars(close, close + 50, close - 50, volume=np.full(n, 50.0))
+    entries = np.zeros(n, dtype=np.int8)
+    entries[20] = -1
+    return bars, Signals(entries, np.zeros(n, dtype=bool)), _config(exits=NO_EXITS)
 
 
 def assert_same_run(event: EventBacktest, vector: VectorBacktest) -> float:
@@ -156,6 +174,36 @@ def test_another_tick_and_contract_size_agree() -> None:
     assert_same_run(event, vector)
 
 
+def test_a_binding_price_band_agrees() -> None:
+    bars, strategy = _bars(), make_strategy(*STRATEGIES[0])
+    slip_1pct = SlippageModel(fixed_bps=100, impact_coefficient=8.0, max_slippage_bps=500)
+    config = _config(slippage=slip_1pct, execution=ExecutionRules(max_slippage_percent=None))
+    banded = tiered_btcusd(price_band=D("0.003"))  # tighter than the slippage: fills stop at ±0.3%
+    event = run_event_backtest(bars, strategy, instrument=banded, config=config, sizing=SIZING)
+    vector = run_vectorized_backtest(bars, strategy, instrument=banded, config=config, sizing=SIZING)
+    assert len(event.trades) >= 10
+    assert_same_run(event, vector)
+    unbanded = run_event_backtest(bars, strategy, instrument=btcusd(), config=config, sizing=SIZING)
+    assert event.final_state.equity > unbanded.final_state.equity  # the band did bind
+
+
+@pytest.mark.parametrize(("instrument", "liquidated"), [(btcusd(), False), (TIERED_SMALL, True)])
+def test_a_larger_maintenance_margin_above_the_threshold_in_both_engines(
+    instrument: Instrument, liquidated: bool
+) -> None:
+    # a 1x short of 500 USD; with MM 4.25% (the 100 USD threshold's tier) its liquidation is
+    # 2 x 60,000 / 1.0425 = 115,108, with the flat 0.25% 119,701: the price climbs to 117,000
+    bars, signals, config = _short_into_a_rally(117_000.0)
+    by_hand = Strategy("by-hand", {}, 0, lambda _: signals)
+    event = run_event_backtest(bars, by_hand, instrument=instrument, config=config, sizing=SIZING)
+    assert [trade.exit_reason for trade in event.trades] == (["liquidation"] if liquidated else [])
+    if liquidated:
+        with pytest.raises(VectorizedScopeError, match="reaches a liquidation"):
+            backtest_signals(bars, signals, instrument=instrument, config=config, sizing=SIZING)
+    else:
+        assert_same_run(event, backtest_signals(bars, signals, instrument=instrument, config=config, sizing=SIZING))
+
+
 # --- the kernel by hand ------------------------------------------------------------------------------
 
 FIXED_2BPS = KernelParams(
@@ -165,6 +213,9 @@ FIXED_2BPS = KernelParams(
     contract_value=0.001,
     min_size=1,
     maintenance_margin=0.0025,
+    maintenance_margin_scaling=0.0,
+    max_leverage_notional=math.inf,
+    price_band=0.0,
     taker_rate=0.00059,  # 0.05% + 18% GST
     maker_rate=0.000236,  # 0.02% + 18% GST
     fee_scale=1e8,
@@ -290,16 +341,7 @@ def test_rounding_matches_the_engines_decimals() -> None:
 
 
 def test_a_liquidation_is_out_of_scope_and_the_event_engine_has_one() -> None:
-    n = 40
-    close = np.concatenate((np.full(25, 60_000.0), np.geomspace(60_000.0, 130_000.0, n - 25)))
-    bars = make_bars(close, close + 50, close - 50, volume=np.full(n, 50.0))
-    entries = np.zeros(n, dtype=np.int8)
-    entries[20] = -1
-    signals = Signals(entries, np.zeros(n, dtype=bool))
-    no_exits = ExitRules(
-        atr_multiplier=1000.0, take_profit_enabled=False, trailing_enabled=False, time_exit_enabled=False
-    )
-    config = _config(exits=no_exits)  # a short at 1x, no stop in reach, and the price doubles
+    bars, signals, config = _short_into_a_rally(130_000.0)  # the price more than doubles
     with pytest.raises(VectorizedScopeError, match="reaches a liquidation"):
         backtest_signals(bars, signals, instrument=btcusd(), config=config, sizing=SIZING)
     by_hand = Strategy("by-hand", {}, 0, lambda _: signals)
@@ -313,11 +355,8 @@ def test_a_long_in_profit_outlives_a_margin_funding_overdrew_in_both_engines() -
     bars = make_bars(close, close + 50, close - 50, volume=np.full(n, 50.0))
     entries, exits = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool)
     entries[20], exits[28] = 1, True  # one settlement held (candle 24), out at the 29th open
-    no_exits = ExitRules(
-        atr_multiplier=1000.0, take_profit_enabled=False, trailing_enabled=False, time_exit_enabled=False
-    )
     # 80% at 100,000 takes 4/3 of the 1x margin: margin -1/3, uPnL +2/3 of it, liquidation 80,200.5
-    config = _config(exits=no_exits, default_funding_rate=D("0.8"))
+    config = _config(exits=NO_EXITS, default_funding_rate=D("0.8"))
     signals = Signals(entries, exits)
     vector = backtest_signals(bars, signals, instrument=btcusd(), config=config, sizing=SIZING)
     by_hand = Strategy("by-hand", {}, 0, lambda _: signals)

@@ -1,4 +1,5 @@
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,8 @@ def test_instruments_load_as_domain_objects(config_copy: Path) -> None:
     btc = instruments[InstrumentId("delta_india", "BTCUSD")]
     assert str(btc.contract_value) == "0.001"
     assert str(btc.taker_fee) == "0.0005"
+    assert btc.initial_margin_at(Decimal(200_000)) == Decimal("0.0075")  # the risk limits of the fact sheet
+    assert btc.price_band == Decimal("0.025")
     (config_copy / "instruments.yaml").write_text(
         "instruments:\n  - {venue: x, symbol: Y, contract_value: 1, tick_size: 1, max_leverage: 10, maker_fee: 0,"
         " taker_fee: 0, initial_margin: 0.01, maintenance_margin: 0.02}\n"

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.testkit.instruments import btcusd
+from tests.testkit.instruments import btcusd, tiered_btcusd
 from trading_agent.domain import Candle, DomainError, InstrumentId, SeriesKey, Timeframe
 
 
@@ -28,12 +28,31 @@ def test_instrument_rounds_to_tick_and_computes_notional() -> None:
     assert btc.notional(-10, Decimal(60000)) == Decimal("600.000")
 
 
+def test_margins_grow_above_the_max_leverage_notional() -> None:
+    btc = tiered_btcusd()
+    for notional in (Decimal(0), Decimal(100_000)):  # flat up to the threshold
+        assert (btc.initial_margin_at(notional), btc.maintenance_margin_at(notional)) == (
+            Decimal("0.005"),
+            Decimal("0.0025"),
+        )
+        assert btc.max_leverage_at(notional) == 200
+    # 200,000 USD: IM 0.5% + 2.5e-8 x 100,000 = 0.75%, MM 0.25% + 0.125% = 0.375%, leverage 100 / 0.75
+    assert btc.initial_margin_at(Decimal(200_000)) == Decimal("0.0075")
+    assert btc.maintenance_margin_at(Decimal(200_000)) == Decimal("0.00375")
+    assert abs(btc.max_leverage_at(Decimal(200_000)) - Decimal("133.3333")) < Decimal("0.0001")
+    assert btcusd().max_leverage_at(Decimal(10**9)) == 200  # no threshold: flat at any size
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("tick_size", Decimal(0), "tick_size"),
         ("min_size", 0, "min_size"),
         ("maintenance_margin", Decimal("0.01"), "maintenance_margin exceeds"),
+        ("initial_margin_scaling", Decimal("-1e-8"), "initial_margin_scaling must be zero or positive"),
+        ("maintenance_margin_scaling", Decimal("1e-7"), "maintenance_margin_scaling exceeds"),
+        ("max_leverage_notional", Decimal(0), "max_leverage_notional must be positive"),
+        ("price_band", Decimal(1), "price_band must be a fraction"),
     ],
 )
 def test_instrument_rejects_bad_specs(field: str, value: object, message: str) -> None:

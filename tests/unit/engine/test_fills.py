@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.testkit.instruments import btcusd
+from tests.testkit.instruments import btcusd, tiered_btcusd
 from trading_agent.domain import (
     Candle,
     DomainError,
@@ -64,6 +64,24 @@ def test_market_slippage_is_clipped_to_the_candle_range() -> None:
     tight = Candle(ts=0, open=60_000.0, high=60_010.0, low=59_990.0, close=60_000.0, volume=100.0)
     assert _fill(_order(Side.BUY), tight).price == Decimal(60_010)
     assert _fill(_order(Side.SELL), tight).price == Decimal(59_990)
+
+
+def test_the_price_band_bounds_a_taker_fill_around_its_reference() -> None:
+    wide = Candle(ts=0, open=60_000.5, high=63_000.0, low=57_000.0, close=60_000.0, volume=100.0)
+    slip_3pct = SlippageModel(fixed_bps=300, impact_coefficient=0, max_slippage_bps=500)
+    flat, banded = btcusd(), tiered_btcusd()  # the band: ±2.5%
+    buy, sell = _order(Side.BUY), _order(Side.SELL)
+    # without the band: 60,000.5 x 1.03 = 61,800.515 -> 61,801.0; x 0.97 = 58,200.485 -> 58,200.0
+    assert simulate_fill(buy, wide, flat, slip_3pct).price == Decimal("61801.0")
+    assert simulate_fill(sell, wide, flat, slip_3pct).price == Decimal("58200.0")
+    # with it: 60,000.5 x 1.025 = 61,500.5125 -> down to 61,500.5; x 0.975 = 58,500.4875 -> up to 58,500.5
+    assert simulate_fill(buy, wide, banded, slip_3pct).price == Decimal("61500.5")
+    assert simulate_fill(sell, wide, banded, slip_3pct).price == Decimal("58500.5")
+    # a stop's reference is its trigger: a sell stop at 59,000 fills no lower than 57,525
+    stop = _order(Side.SELL, OrderType.STOP_MARKET, stop="59000")
+    assert simulate_fill(stop, wide, banded, slip_3pct).price == Decimal("57525.0")
+    # inside the band nothing changes
+    assert simulate_fill(buy, wide, banded, TEN_BPS).price == simulate_fill(buy, wide, flat, TEN_BPS).price
 
 
 # --- limit ----------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tests.testkit.instruments import btcusd
+from tests.testkit.instruments import btcusd, tiered_btcusd
 from trading_agent.domain import PositionSide
 from trading_agent.engine.margin import (
     LeverageTooHighError,
@@ -37,21 +37,21 @@ BTC = btcusd()
 def test_margin_and_maintenance_by_hand() -> None:
     assert BTC.notional(100, D(60000)) == D(6000)
     assert position_margin(100, D(60000), D(10), BTC) == D(600)
-    assert maintenance_margin(100, D(60000), BTC) == D(15)  # 6,000 x 0.25%
+    assert maintenance_margin(100, D(60000), D(60000), BTC) == D(15)  # 6,000 x 0.25%
 
 
 def test_long_liquidation_price_by_hand() -> None:
     # 600 + 0.1 (P - 60000) = 0.1 P x 0.0025  ->  P = 54000 / 0.9975 = 54135.338...
-    exact = liquidation_price(LONG, D(60000), D(10), BTC, round_to_tick=False)
+    exact = liquidation_price(LONG, 100, D(60000), D(10), BTC, round_to_tick=False)
     assert abs(exact - D("54135.33834586466165413533835")) < D("1e-20")
-    assert liquidation_price(LONG, D(60000), D(10), BTC) == D("54135.5")  # rounded up: liquidated sooner
+    assert liquidation_price(LONG, 100, D(60000), D(10), BTC) == D("54135.5")  # rounded up: liquidated sooner
 
 
 def test_short_liquidation_price_by_hand() -> None:
     # 600 + 0.1 (60000 - P) = 0.1 P x 0.0025  ->  P = 66000 / 1.0025 = 65835.411...
-    exact = liquidation_price(SHORT, D(60000), D(10), BTC, round_to_tick=False)
+    exact = liquidation_price(SHORT, 100, D(60000), D(10), BTC, round_to_tick=False)
     assert abs(exact - D("65835.41147132169576059850374")) < D("1e-20")
-    assert liquidation_price(SHORT, D(60000), D(10), BTC) == D("65835.0")  # rounded down: liquidated sooner
+    assert liquidation_price(SHORT, 100, D(60000), D(10), BTC) == D("65835.0")  # rounded down: liquidated sooner
 
 
 def test_bankruptcy_prices_by_hand() -> None:
@@ -65,7 +65,7 @@ def test_bankruptcy_prices_by_hand() -> None:
 def test_for_margin_variants_match_the_leverage_forms() -> None:
     for side in (LONG, SHORT):
         assert liquidation_price_for_margin(side, 100, D(60000), D(600), BTC) == liquidation_price(
-            side, D(60000), D(10), BTC
+            side, 100, D(60000), D(10), BTC
         )
         assert bankruptcy_price_for_margin(side, 100, D(60000), D(600), BTC) == bankruptcy_price(
             side, D(60000), D(10), BTC
@@ -79,7 +79,7 @@ def test_adding_margin_moves_long_liquidation_away() -> None:
 
 
 def test_fully_margined_long_cannot_be_liquidated() -> None:
-    assert liquidation_price(LONG, D(60000), D(1), BTC) == 0
+    assert liquidation_price(LONG, 100, D(60000), D(1), BTC) == 0
     assert bankruptcy_price(LONG, D(60000), D(1), BTC) == 0
     assert not is_liquidated(LONG, D(0), D("0.5"))
     assert liquidation_price_for_margin(LONG, 100, D(60000), D(7000), BTC) == 0
@@ -93,6 +93,22 @@ def test_a_margin_overdrawn_by_funding_puts_the_liquidation_beyond_the_entry() -
     # a short whose margin is gone by more than its notional is liquidated at any price
     assert liquidation_price_for_margin(SHORT, 100, D(60000), D(-6000), BTC) == 0
     assert is_liquidated(SHORT, D(0), D("0.5"))
+
+
+def test_a_position_above_the_threshold_is_liquidated_sooner_by_hand() -> None:
+    # 4,000 contracts (4 BTC) at 50,000 = 200,000 USD at 100x: margin 2,000, MM 0.375% (not 0.25%)
+    tiered = tiered_btcusd()
+    assert max_allowed_leverage(tiered, D(200_000)) < 134  # 100 / 0.75%
+    assert maintenance_margin(4000, D(50000), D(50000), tiered) == D(750)  # 200,000 x 0.375%
+    # long (200,000 - 2,000) / (4 x 0.99625) = 49,686.32 -> 49,686.5 (flat MM: 198,000 / 3.99 = 49,624.06)
+    assert liquidation_price(LONG, 4000, D(50000), D(100), tiered) == D("49686.5")
+    assert liquidation_price(LONG, 4000, D(50000), D(100), BTC) == D("49624.5")
+    # short (200,000 + 2,000) / (4 x 1.00375) = 50,311.33 -> 50,311.0
+    assert liquidation_price(SHORT, 4000, D(50000), D(100), tiered) == D("50311.0")
+    # the size counts at entry: 1,000 contracts (50,000 USD) stay on the flat tier
+    assert liquidation_price(LONG, 1000, D(50000), D(100), tiered) == liquidation_price(
+        LONG, 1000, D(50000), D(100), BTC
+    )
 
 
 def test_round_to_tick_safe_direction() -> None:
@@ -111,7 +127,7 @@ def test_leverage_checks() -> None:
     with pytest.raises(LeverageTooHighError, match="exceeds the maximum 200"):
         position_margin(1, D(60000), D("200.5"), BTC)
     with pytest.raises(LeverageTooHighError):
-        liquidation_price(LONG, D(60000), D(201), BTC)
+        liquidation_price(LONG, 1, D(60000), D(201), BTC)
     with pytest.raises(MarginInputError, match="at least 1"):
         position_margin(1, D(60000), D("0.5"), BTC)
     with pytest.raises(MarginInputError):
@@ -127,7 +143,7 @@ def test_leverage_checks() -> None:
         lambda: unrealized_pnl(LONG, 1, D("NaN"), D(1), BTC),
         lambda: unrealized_pnl(LONG, 1, D(1), D(-1), BTC),
         lambda: unrealized_pnl(LONG, 1, D(1), D("Infinity"), BTC),
-        lambda: maintenance_margin(1, D(0), BTC),
+        lambda: maintenance_margin(1, D(1), D(0), BTC),
         lambda: liquidation_price_for_margin(LONG, 1, D(1), D("NaN"), BTC),
         lambda: bankruptcy_price_for_margin(SHORT, 1, D(1), D("-Infinity"), BTC),
         lambda: is_liquidated(LONG, D(1), float("nan")),
@@ -199,21 +215,21 @@ _sides = st.sampled_from([LONG, SHORT])
 
 @given(entry=_entries, leverage=_leverages)
 def test_long_liquidation_between_bankruptcy_and_entry(entry: Decimal, leverage: Decimal) -> None:
-    liq = liquidation_price(LONG, entry, leverage, BTC, round_to_tick=False)
+    liq = liquidation_price(LONG, 1, entry, leverage, BTC, round_to_tick=False)
     bankrupt = bankruptcy_price(LONG, entry, leverage, BTC, round_to_tick=False)
     assert liq < entry
     assert liq > bankrupt or (leverage == 1 and liq == bankrupt == 0)
-    rounded_liq = liquidation_price(LONG, entry, leverage, BTC)
+    rounded_liq = liquidation_price(LONG, 1, entry, leverage, BTC)
     assert bankruptcy_price(LONG, entry, leverage, BTC) <= rounded_liq <= entry
     assert BTC.is_on_tick(rounded_liq)
 
 
 @given(entry=_entries, leverage=_leverages)
 def test_short_liquidation_between_entry_and_bankruptcy(entry: Decimal, leverage: Decimal) -> None:
-    liq = liquidation_price(SHORT, entry, leverage, BTC, round_to_tick=False)
+    liq = liquidation_price(SHORT, 1, entry, leverage, BTC, round_to_tick=False)
     bankrupt = bankruptcy_price(SHORT, entry, leverage, BTC, round_to_tick=False)
     assert entry < liq < bankrupt
-    rounded_liq = liquidation_price(SHORT, entry, leverage, BTC)
+    rounded_liq = liquidation_price(SHORT, 1, entry, leverage, BTC)
     assert entry <= rounded_liq <= bankruptcy_price(SHORT, entry, leverage, BTC)
     assert BTC.is_on_tick(rounded_liq)
 
@@ -223,14 +239,42 @@ def test_margin_plus_upnl_equals_maintenance_at_liquidation(
     side: PositionSide, contracts: int, entry: Decimal, leverage: Decimal
 ) -> None:
     margin = position_margin(contracts, entry, leverage, BTC)
-    exact = liquidation_price(side, entry, leverage, BTC, round_to_tick=False)
+    exact = liquidation_price(side, contracts, entry, leverage, BTC, round_to_tick=False)
     equity = margin + unrealized_pnl(side, contracts, entry, exact, BTC)
-    assert abs(equity - maintenance_margin(contracts, exact, BTC)) < D("1e-15")
+    assert abs(equity - maintenance_margin(contracts, entry, exact, BTC)) < D("1e-15")
     # after rounding, the gap stays within one tick's worth of PnL and maintenance change
-    rounded = liquidation_price(side, entry, leverage, BTC)
-    gap = margin + unrealized_pnl(side, contracts, entry, rounded, BTC) - maintenance_margin(contracts, rounded, BTC)
+    rounded = liquidation_price(side, contracts, entry, leverage, BTC)
+    gap = (
+        margin
+        + unrealized_pnl(side, contracts, entry, rounded, BTC)
+        - maintenance_margin(contracts, entry, rounded, BTC)
+    )
     one_tick = contracts * BTC.contract_value * BTC.tick_size * (1 + BTC.maintenance_margin)
     assert D(0) <= gap <= one_tick  # rounded in the safe direction: equity still covers maintenance
+
+
+@given(
+    side=_sides,
+    contracts=_contracts,
+    entry=_entries,
+    share=st.decimals(min_value=D(0), max_value=D(1), places=3),
+)
+def test_margin_plus_upnl_equals_the_grown_maintenance_at_liquidation(
+    side: PositionSide, contracts: int, entry: Decimal, share: Decimal
+) -> None:
+    tiered = tiered_btcusd()
+    notional = tiered.notional(contracts, entry)
+    highest = max_allowed_leverage(tiered, notional)
+    assume(highest > 1)  # the largest positions need more than their notional in margin
+    leverage = 1 + share * (highest - 1)  # any leverage the tier allows
+    margin = position_margin(contracts, entry, leverage, tiered)
+    exact = liquidation_price(side, contracts, entry, leverage, tiered, round_to_tick=False)
+    assume(exact > 0)
+    equity = margin + unrealized_pnl(side, contracts, entry, exact, tiered)
+    assert abs(equity - maintenance_margin(contracts, entry, exact, tiered)) < D("1e-12")
+    assert maintenance_margin(contracts, entry, exact, tiered) >= maintenance_margin(contracts, entry, exact, BTC)
+    flat = liquidation_price(side, contracts, entry, leverage, BTC, round_to_tick=False)
+    assert (exact >= flat) if side is LONG else (exact <= flat)  # a larger MM is reached no later
 
 
 @given(side=_sides, contracts=_contracts, entry=_entries, leverage=_leverages)

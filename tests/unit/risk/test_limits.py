@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.testkit.instruments import btcusd
+from tests.testkit.instruments import btcusd, tiered_btcusd
 from trading_agent.domain.errors import DomainError
 from trading_agent.domain.market import Instrument, InstrumentId
 from trading_agent.domain.trading import OrderIntent, PortfolioState, Position, PositionSide, Side
@@ -134,6 +134,25 @@ def test_instrument_max_leverage_also_applies() -> None:
     low = replace(INSTRUMENT, max_leverage=Decimal(2))
     intent = OrderIntent(instrument=BTC, side=Side.BUY, contracts=40, leverage=Decimal("2.5"))
     assert check(intent, instrument=low).violations == ("leverage",)
+
+
+def test_the_instrument_allows_less_leverage_for_a_larger_position() -> None:
+    rich = replace(STATE, cash=Decimal(10**7), equity=Decimal(10**7), peak_equity=Decimal(10**7))
+    limits = RiskLimits(max_leverage=200)
+
+    def decide(contracts: int, leverage: int, held: int = 0) -> RiskDecision:
+        state = replace(rich, positions=(long_position(held),)) if held else rich
+        intent = OrderIntent(instrument=BTC, side=Side.BUY, contracts=contracts, leverage=Decimal(leverage))
+        return limits.validate(
+            intent, state, instrument=tiered_btcusd(), price=PRICE, confidence=1.0, now_ms=NOW, correlation=None
+        )
+
+    assert decide(1_000, 150).approved  # 50,000 USD: the flat 200x applies
+    refused = decide(4_000, 150)  # 200,000 USD: IM 0.75%, so at most 133.33x
+    assert refused.violations == ("leverage",)
+    assert "133.33x" in refused.reasons[0] and "200,000.00 USD position" in refused.reasons[0]
+    assert decide(4_000, 133).approved
+    assert decide(1_000, 150, held=3_000).violations == ("leverage",)  # judged on the position it leads to
 
 
 def test_several_violations_at_once_are_all_named() -> None:

@@ -1,8 +1,9 @@
 """Delta products (``/v2/products``) and tickers (``/v2/tickers/{symbol}``), parsed by hand.
 
 Units are the trap: a product's ``initial_margin``/``maintenance_margin`` and ``price_band`` are
-PERCENT strings (``"0.5"`` = 0.5%) while its commission rates are fractions; a ticker's
-``funding_rate`` is a PERCENT per 8 h. Everything here is converted to fractions on parsing.
+PERCENT strings (``"0.5"`` = 0.5%), and so are its margin scaling factors (percent per USD above
+``max_leverage_notional``), while its commission rates are fractions; a ticker's ``funding_rate``
+is a PERCENT per 8 h. Everything here is converted to fractions on parsing.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from trading_agent.domain import DomainError, Instrument, InstrumentId
 __all__ = ["VENUE", "DeltaProduct", "DeltaTicker", "instrument_from_product", "parse_product", "parse_ticker"]
 
 VENUE = "delta_india"
-_ONE = Decimal(1)
+_ZERO, _ONE = Decimal(0), Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
 class DeltaProduct:
-    """One Delta contract; margins, fees and the price band are fractions (0.005 = 0.5%)."""
+    """One Delta contract; margins, fees and the price band are fractions (0.005 = 0.5%).
+
+    The margin scalings are fractions per USD of position value above ``max_leverage_notional``
+    (``None`` when the product gives no threshold: flat margins).
+    """
 
     id: int
     symbol: str
@@ -33,6 +38,9 @@ class DeltaProduct:
     tick_size: Decimal
     initial_margin: Decimal
     maintenance_margin: Decimal
+    max_leverage_notional: Decimal | None
+    initial_margin_scaling: Decimal
+    maintenance_margin_scaling: Decimal
     maker_fee: Decimal
     taker_fee: Decimal
     price_band: Decimal | None
@@ -80,6 +88,9 @@ def parse_product(raw: Any) -> DeltaProduct:
         tick_size=record.decimal("tick_size"),
         initial_margin=record.decimal("initial_margin", percent=True),
         maintenance_margin=record.decimal("maintenance_margin", percent=True),
+        max_leverage_notional=record.optional_decimal("max_leverage_notional"),
+        initial_margin_scaling=record.optional_decimal("initial_margin_scaling_factor", percent=True) or _ZERO,
+        maintenance_margin_scaling=record.optional_decimal("maintenance_margin_scaling_factor", percent=True) or _ZERO,
         maker_fee=record.decimal("maker_commission_rate"),
         taker_fee=record.decimal("taker_commission_rate"),
         price_band=record.optional_decimal("price_band", percent=True),
@@ -111,6 +122,10 @@ def instrument_from_product(product: DeltaProduct) -> Instrument:
             maintenance_margin=product.maintenance_margin,
             quote_currency=product.quoting_asset,
             settlement_currency=product.settling_asset,
+            max_leverage_notional=product.max_leverage_notional,
+            initial_margin_scaling=product.initial_margin_scaling,
+            maintenance_margin_scaling=product.maintenance_margin_scaling,
+            price_band=product.price_band,
         )
     except (DomainError, ArithmeticError) as exc:
         raise ExchangeError(f"Delta product {product.symbol} does not make a valid instrument: {exc}") from exc

@@ -24,6 +24,9 @@ def btcusd(**changes: Any) -> dict[str, Any]:
         "tick_size": "0.5",
         "initial_margin": "0.5",
         "maintenance_margin": "0.25",
+        "max_leverage_notional": "100000",
+        "initial_margin_scaling_factor": "0.0000025",
+        "maintenance_margin_scaling_factor": "0.00000125",
         "taker_commission_rate": "0.0005",
         "maker_commission_rate": "0.0002",
         "position_size_limit": 229167,
@@ -59,6 +62,21 @@ def test_instrument_from_product() -> None:
         1,
     )
     assert (instrument.quote_currency, instrument.settlement_currency) == ("USD", "USD")
+
+
+def test_risk_limits_and_the_price_band_reach_the_instrument() -> None:
+    instrument = instrument_from_product(parse_product(btcusd()))
+    assert instrument.max_leverage_notional == Decimal(100_000)
+    # percent per USD on the wire, fractions per USD here
+    assert instrument.initial_margin_scaling == Decimal("0.000000025")
+    assert instrument.maintenance_margin_scaling == Decimal("0.0000000125")
+    assert instrument.price_band == Decimal("0.025")
+    assert instrument.initial_margin_at(Decimal(200_000)) == Decimal("0.0075")  # 0.5% + 0.25%
+    limits = ("max_leverage_notional", "initial_margin_scaling_factor", "maintenance_margin_scaling_factor")
+    no_limits = dict.fromkeys(limits)
+    flat = instrument_from_product(parse_product(btcusd(**no_limits)))
+    assert (flat.max_leverage_notional, flat.initial_margin_scaling) == (None, 0)
+    assert flat.max_leverage_at(Decimal(10**9)) == 200
 
 
 def test_max_leverage_that_is_not_whole() -> None:
